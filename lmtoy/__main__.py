@@ -1,0 +1,3 @@
+from lmtoy.cli import main
+
+main()

@@ -1,0 +1,233 @@
+"""Corpora: text and weights in, sentences of word ids and a Vocabulary out.
+
+The text format (README, "Corpora"):
+
+- a line whose first non-blank character is ``#`` is a comment; blank lines are
+  ignored; a line break is ``\\n``, ``\\r\\n`` or ``\\r``;
+- a line may begin with a weight token, a non-negative number followed at once
+  by ``%`` or ``x`` (``20%``, ``0.4x``, ``3x``); the rest of that line is one
+  weighted sequence, even if it contains ``.``; a zero weight drops the line;
+- other lines are prose: sentences end at ``.``, ``!``, ``?`` or a line break,
+  each with weight 1 (``join_lines`` makes single line breaks spaces);
+- tokens are maximal runs of letters, digits and apostrophes (``’`` becomes
+  ``'``), lower-cased with ``str.lower`` unless ``keep_case``. A run of
+  apostrophes alone is not a word.
+
+Shapes: T tokens in all, S sentences, N words in the vocabulary.
+
+Example: ``parse_corpus("20% show me.\\nShow it!")`` has the sentences
+``[show, me]`` (weight 0.2) and ``[show, it]`` (weight 1); vocabulary
+``(it, me, show)``, ids ``[2, 1, 2, 0]``, starts ``[0, 2, 4]``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from lmtoy.errors import CorpusError, VocabularyError
+
+BUNDLED = Path(__file__).parent / "corpora"
+
+_TOKEN = re.compile(r"'*\w[\w']*|[.!?\n]")  # words, sentence ends, segment ends
+_WEIGHT_LIKE = re.compile(r"[-+]?[\d.]*\d[\d.]*[%x]")
+_WEIGHT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([%x])")
+_DROP_ENDS = str.maketrans(".!?", "   ")
+_ENDS = (".", "!", "?")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The sorted words of a corpus; a word's id is its place in that order."""
+
+    words: tuple[str, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._index
+
+    def id(self, word: str) -> int:
+        """The id of ``word``; raises VocabularyError naming close words."""
+        try:
+            return self._index[word]
+        except KeyError:
+            raise VocabularyError(f"'{word}' is not in the vocabulary{self.suggest(word)}") from None
+
+    def suggest(self, word: str) -> str:
+        """'; did you mean ...?' for words close to ``word``, or ''."""
+        close = difflib.get_close_matches(word, self.words, n=3, cutoff=0.6)
+        return f"; did you mean {', '.join(close)}?" if close else ""
+
+    def encode(self, words: list[str]) -> np.ndarray:  # (n,)
+        """Ids of ``words`` in order; raises VocabularyError on the first unknown."""
+        return np.array([self.id(w) for w in words], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Weighted sentences of word ids.
+
+    Attributes
+    ----------
+    vocabulary : Vocabulary
+    ids : (T,) ndarray of int64, the word ids of every sentence, concatenated
+    starts : (S+1,) ndarray of int64, sentence s is ``ids[starts[s]:starts[s+1]]``
+    weights : (S,) ndarray of float64, each sentence's raw weight (> 0)
+    name : str, where the text came from
+    """
+
+    vocabulary: Vocabulary
+    ids: np.ndarray
+    starts: np.ndarray
+    weights: np.ndarray
+    name: str = "<text>"
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.weights)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:  # (S,)
+        return np.diff(self.starts)
+
+    @cached_property
+    def sentence_of(self) -> np.ndarray:  # (T,)
+        """The sentence index of every token."""
+        return np.repeat(np.arange(self.n_sentences), self.lengths)
+
+    @property
+    def uniform(self) -> bool:
+        """True when every sentence has the same weight."""
+        return bool(np.all(self.weights == self.weights[0]))
+
+    def sentence(self, s: int) -> list[str]:
+        """The words of sentence ``s``."""
+        words = self.vocabulary.words
+        return [words[i] for i in self.ids[self.starts[s] : self.starts[s + 1]]]
+
+
+def tokenize(text: str, keep_case: bool = False) -> list[str]:
+    """Words of ``text`` (sentence ends dropped): "Don’t stop_now!" -> [don't, stop, now]."""
+    return [t for t in _tokens(text, keep_case) if t not in _ENDS and t != "\n"]
+
+
+def _tokens(text: str, keep_case: bool) -> list[str]:
+    text = text.replace("’", "'").replace("_", " ")
+    if keep_case:
+        return _TOKEN.findall(text)
+    if text.isascii():  # lower-casing the whole text is the same, and faster
+        return _TOKEN.findall(text.lower())
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def _parse_weight(first: str, line: int) -> float | None:
+    """The weight a line's first word gives, None if it is not a weight token."""
+    if not _WEIGHT_LIKE.fullmatch(first):
+        return None
+    match = _WEIGHT.fullmatch(first)
+    if match is None:
+        problem = "is negative" if first.startswith("-") else "is not a valid weight"
+        raise CorpusError(f"line {line}: weight '{first}' {problem} (expected e.g. 20%, 0.4x, 3x)")
+    value = float(match.group(1))
+    return value / 100 if match.group(2) == "%" else value
+
+
+def _segments(text: str, join_lines: bool) -> tuple[list[str], list[float]]:
+    """Split text into segments: a weighted line, a prose line or paragraph."""
+    texts: list[str] = []
+    weights: list[float] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            texts.append(" ".join(paragraph))
+            weights.append(1.0)
+            paragraph.clear()
+
+    for no, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            continue
+        if stripped[0] == "#":
+            continue
+        weight = None
+        if stripped[0] in "0123456789.+-":
+            first, *rest = stripped.split(None, 1)
+            weight = _parse_weight(first, no)
+        if weight is None and join_lines:
+            paragraph.append(stripped)
+            continue
+        if weight is None:
+            texts.append(stripped)
+            weights.append(1.0)
+            continue
+        flush()
+        if not rest:
+            raise CorpusError(f"line {no}: weight '{first}' is not followed by any text")
+        if weight > 0:
+            texts.append(rest[0].translate(_DROP_ENDS))
+            weights.append(weight)
+    flush()
+    return texts, weights
+
+
+def parse_corpus(
+    data: str | bytes, *, name: str = "<text>", join_lines: bool = False, keep_case: bool = False
+) -> Corpus:
+    """Parse corpus text (or UTF-8 bytes) into a Corpus; raises CorpusError."""
+    text = _decode(data, name) if isinstance(data, bytes) else data
+    texts, seg_weights = _segments(text.removeprefix("\ufeff"), join_lines)
+    tokens = _tokens("\n".join(texts), keep_case)
+    words = sorted({t for t in tokens if t not in _ENDS and t != "\n"})
+    if not words:
+        raise CorpusError(f"{name}: no words found (the corpus is empty or has only comments)")
+    index = {w: i for i, w in enumerate(words)} | {".": -1, "!": -1, "?": -1, "\n": -2}
+    stream = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    is_word = stream >= 0
+    segment = np.cumsum(stream == -2)  # (T_all,) segment of each token
+    previous_end = np.ones_like(is_word)
+    previous_end[1:] = stream[:-1] < 0
+    first = (is_word & previous_end)[is_word]  # (T,) a token that starts a sentence
+    starts = np.flatnonzero(first)
+    ids = stream[is_word]
+    weights = np.asarray(seg_weights, dtype=np.float64)[segment[is_word][starts]]
+    return Corpus(Vocabulary(tuple(words)), ids, np.append(starts, len(ids)), weights, name)
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        head = data[: error.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        line = head.count(b"\n") + 1
+        raise CorpusError(f"{name}: line {line}: invalid UTF-8 (byte 0x{data[error.start]:02x})") from None
+
+
+def read_corpus(path: str | Path, *, join_lines: bool = False, keep_case: bool = False) -> Corpus:
+    """Read a corpus file (UTF-8); see ``parse_corpus``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot read ({error.strerror})") from None
+    return parse_corpus(data, name=str(path), join_lines=join_lines, keep_case=keep_case)
+
+
+def bundled(name: str) -> Path | None:
+    """The path of a bundled corpus named ``name`` (with or without .txt), or None."""
+    for candidate in (BUNDLED / name, BUNDLED / f"{name}.txt"):
+        if candidate.is_file() and candidate.parent == BUNDLED:
+            return candidate
+    return None

@@ -1,0 +1,246 @@
+"""Counted sequence models: first-order, second-order and second-order with skips.
+
+Every model is a sparse transition matrix: one row per context (a word, an
+observed word pair, or a skip feature (earlier word, most recent word)), one
+column per next word, rows normalised to sum to 1. Counts are weighted by the
+sentence weights. Storage is CSR-like, built by sorting integer codes, so a
+second-order model never allocates N^2 rows and a skip model never N^2 x N.
+
+Shapes: N words, R rows, E non-zero entries, T tokens, M counted events.
+
+Example (section 3): on "check whether the battery ran down please" (0.4) and
+"check whether the program ran please" (0.6), the second-order row
+(whether, the) holds battery 0.4, program 0.6, and 7 of the 64 possible pair
+rows are observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from lmtoy.corpus import Corpus, Vocabulary
+from lmtoy.errors import CorpusError, VocabularyError
+
+KINDS = ("first-order", "second-order", "skips")
+_CHUNK = 1 << 22  # skip events generated per batch: bounds peak memory
+
+
+@dataclass(frozen=True)
+class TransitionModel:
+    """A sparse transition matrix over the vocabulary.
+
+    Attributes
+    ----------
+    kind : "first-order", "second-order" or "skips"
+    vocabulary : Vocabulary
+    keys : (R, k) ndarray of int64, the word ids naming each row (k = 1 or 2),
+        sorted; for skips a key is (earlier word, most recent word)
+    indptr : (R+1,) ndarray of int64, row r holds entries indptr[r]:indptr[r+1]
+    cols : (E,) ndarray of int64, the next word of each entry
+    counts : (E,) ndarray of float64, the weighted count of each entry
+    window : int or None, how far back a skip feature reaches (skips only)
+    """
+
+    kind: str
+    vocabulary: Vocabulary
+    keys: np.ndarray
+    indptr: np.ndarray
+    cols: np.ndarray
+    counts: np.ndarray
+    window: int | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.keys)
+
+    @property
+    def possible_rows(self) -> int:
+        """Rows a dense matrix would have: N, or N^2 for pair-keyed models."""
+        return len(self.vocabulary) ** self.keys.shape[1]
+
+    @cached_property
+    def row_totals(self) -> np.ndarray:  # (R,)
+        """The weighted count of each row (0 for a word nothing follows)."""
+        per_entry = np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
+        return np.bincount(per_entry, weights=self.counts, minlength=self.n_rows)
+
+    @cached_property
+    def values(self) -> np.ndarray:  # (E,)
+        """The normalised entries: each row sums to 1."""
+        return self.counts / np.repeat(self.row_totals, np.diff(self.indptr))
+
+    @cached_property
+    def _row_codes(self) -> np.ndarray:  # (R,)
+        n = len(self.vocabulary)
+        return self.keys[:, 0] if self.keys.shape[1] == 1 else self.keys[:, 0] * n + self.keys[:, 1]
+
+    def find(self, key: tuple[int, ...]) -> int | None:
+        """The row index of a key of word ids, or None when never observed."""
+        code = key[0] if len(key) == 1 else key[0] * len(self.vocabulary) + key[1]
+        r = int(np.searchsorted(self._row_codes, code))
+        return r if r < self.n_rows and self._row_codes[r] == code else None
+
+    def row(self, r: int) -> np.ndarray:  # (N,)
+        """Row r as a dense vector over the vocabulary."""
+        out = np.zeros(len(self.vocabulary))
+        lo, hi = self.indptr[r], self.indptr[r + 1]
+        out[self.cols[lo:hi]] = self.values[lo:hi]
+        return out
+
+    def dense(self, rows: np.ndarray | None = None) -> np.ndarray:  # (len(rows), N)
+        """The chosen rows (all by default) as a dense matrix."""
+        rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
+        return np.stack([self.row(r) for r in rows]) if len(rows) else np.zeros((0, len(self.vocabulary)))
+
+    def rows_with_recent(self, word_id: int) -> np.ndarray:  # (r,)
+        """Indices of the rows whose last key word (most recent word) is ``word_id``."""
+        return np.flatnonzero(self.keys[:, -1] == word_id)
+
+    def label(self, r: int) -> str | list[str]:
+        """Row r's label: a word, or [earlier, recent]."""
+        words = [self.vocabulary.words[i] for i in self.keys[r]]
+        return words[0] if len(words) == 1 else words
+
+
+def _aggregate(codes: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the weights of equal codes: (unique codes (U,), sums (U,)).
+
+    ``weights`` None means every event weighs 1. codes [5, 2, 5] -> [2, 5], [1, 2].
+    """
+    if weights is None:
+        unique, counts = np.unique(codes, return_counts=True)
+        return unique, counts.astype(np.float64)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[first], np.add.reduceat(weights[order], first)
+
+
+def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Combine the (codes, sums) of several batches into one."""
+    if len(parts) == 1:
+        return parts[0]
+    return _aggregate(np.concatenate([c for c, _ in parts]), np.concatenate([s for _, s in parts]))
+
+
+def _build(kind, corpus: Corpus, codes, sums, k: int, window=None) -> TransitionModel:
+    """Turn sorted (row code * N + next word) codes into a TransitionModel."""
+    n = len(corpus.vocabulary)
+    row_code, cols = np.divmod(codes, n)
+    if k == 1:  # first-order: every word has a row, zero or not
+        keys = np.arange(n)[:, None]
+        per_row = np.bincount(row_code, minlength=n)
+    else:
+        first = np.flatnonzero(np.r_[True, row_code[1:] != row_code[:-1]]) if len(codes) else codes
+        keys = np.stack(np.divmod(row_code[first], n), axis=1)
+        per_row = np.diff(np.r_[first, len(codes)])
+    indptr = np.r_[0, np.cumsum(per_row)].astype(np.int64)
+    return TransitionModel(kind, corpus.vocabulary, keys, indptr, cols, sums, window)
+
+
+def _event_weights(corpus: Corpus, sentence: np.ndarray) -> np.ndarray | None:
+    """Each event's sentence weight, or None when all sentences weigh the same."""
+    return None if corpus.uniform else corpus.weights[sentence]
+
+
+def _scale(corpus: Corpus, sums: np.ndarray) -> np.ndarray:
+    return sums * corpus.weights[0] if corpus.uniform else sums
+
+
+def first_order(corpus: Corpus) -> TransitionModel:
+    """The N x N first-order (Markov) model: word -> next word."""
+    ids, sid = corpus.ids, corpus.sentence_of
+    same = sid[1:] == sid[:-1]  # (T-1,) pairs inside one sentence
+    codes = ids[:-1][same] * len(corpus.vocabulary) + ids[1:][same]
+    unique, sums = _aggregate(codes, _event_weights(corpus, sid[:-1][same]))
+    return _build("first-order", corpus, unique, _scale(corpus, sums), 1)
+
+
+def second_order(corpus: Corpus) -> TransitionModel:
+    """The second-order model: observed pairs (a, b) -> next word."""
+    _check_codes(corpus)
+    ids, sid, n = corpus.ids, corpus.sentence_of, len(corpus.vocabulary)
+    same = sid[2:] == sid[:-2]  # (T-2,) triples inside one sentence
+    codes = (ids[:-2][same] * n + ids[1:-1][same]) * n + ids[2:][same]
+    unique, sums = _aggregate(codes, _event_weights(corpus, sid[:-2][same]))
+    return _build("second-order", corpus, unique, _scale(corpus, sums), 2)
+
+
+def skips(corpus: Corpus, window: int | None = None) -> TransitionModel:
+    """Second-order with skips: features (earlier, recent) -> next word.
+
+    At each position with a next word, the most recent word is paired with every
+    distinct word before it in the sentence (at most ``window`` positions back):
+    a feature is a presence, so a word seen twice activates it once.
+    """
+    if window is not None and window < 1:
+        raise CorpusError(f"window must be at least 1, got {window}")
+    _check_codes(corpus)
+    reach = _skip_reach(corpus, window)  # (T,)
+    parts = [_skip_batch(corpus, reach, lo, hi) for lo, hi in _batches(corpus, reach)]
+    unique, sums = _merge(parts) if parts else (np.zeros(0, np.int64), np.zeros(0))
+    return _build("skips", corpus, unique, _scale(corpus, sums), 2, window)
+
+
+def _skip_reach(corpus: Corpus, window: int | None) -> np.ndarray:  # (T,)
+    """For each position j, how many later positions i take word j as an earlier word.
+
+    Position i (which needs a next word) counts when j < i <= the next occurrence
+    of the same word, i <= end - 2 and, with a window, i - j <= window.
+    """
+    ids, sid, n = corpus.ids, corpus.sentence_of, len(corpus.vocabulary)
+    t = np.arange(len(ids))
+    key = sid * n + ids
+    order = np.argsort(key, kind="stable")
+    again = key[order[1:]] == key[order[:-1]]
+    next_same = np.full(len(ids), np.iinfo(np.int64).max)
+    next_same[order[:-1][again]] = order[1:][again]
+    last = np.minimum(next_same, corpus.starts[1:][sid] - 2)
+    if window is not None:
+        last = np.minimum(last, t + window)
+    return np.maximum(last - t, 0)
+
+
+def _batches(corpus: Corpus, reach: np.ndarray) -> list[tuple[int, int]]:
+    """Token ranges on sentence boundaries, each with about _CHUNK skip events."""
+    before = np.r_[0, np.cumsum(reach)][corpus.starts]  # (S+1,) events before each sentence
+    cuts = np.unique(np.searchsorted(before, np.arange(0, before[-1], _CHUNK), side="right") - 1)
+    bounds = np.r_[corpus.starts[cuts], corpus.starts[-1]]
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def _skip_batch(corpus: Corpus, reach: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counted (earlier, recent, next) codes of the tokens lo:hi."""
+    ids, n = corpus.ids, len(corpus.vocabulary)
+    count = reach[lo:hi]
+    j = np.repeat(np.arange(lo, hi), count)  # (M,) earlier positions
+    i = j + 1 + np.arange(len(j)) - np.repeat(np.cumsum(count) - count, count)  # (M,) recent
+    codes = (ids[j] * n + ids[i]) * n + ids[i + 1]
+    return _aggregate(codes, _event_weights(corpus, corpus.sentence_of[j]))
+
+
+def _check_codes(corpus: Corpus) -> None:
+    if len(corpus.vocabulary) ** 3 >= 2**63:
+        raise CorpusError(f"{corpus.name}: {len(corpus.vocabulary)} words is too many to count triples")
+
+
+def build(kind: str, corpus: Corpus, window: int | None = None) -> TransitionModel:
+    """The model of ``kind`` (one of KINDS) for ``corpus``."""
+    if kind == "first-order":
+        return first_order(corpus)
+    if kind == "second-order":
+        return second_order(corpus)
+    return skips(corpus, window)
+
+
+def lookup(model: TransitionModel, words: list[str]) -> int:
+    """The row index for a word (first-order) or a pair; raises VocabularyError."""
+    key = tuple(model.vocabulary.id(w) for w in words)
+    r = model.find(key)
+    if r is None:
+        shown = " ".join(words)
+        raise VocabularyError(f"({shown}) was never observed with a next word in this corpus")
+    return r
