@@ -80,20 +80,33 @@ class TransitionModel:
     def find(self, key: tuple[int, ...]) -> int | None:
         """The row index of a key of word ids, or None when never observed."""
         code = key[0] if len(key) == 1 else key[0] * len(self.vocabulary) + key[1]
-        r = int(np.searchsorted(self._row_codes, code))
-        return r if r < self.n_rows and self._row_codes[r] == code else None
+        r = int(self.index_of(np.array([code]))[0])
+        return None if r < 0 else r
+
+    def index_of(self, codes: np.ndarray) -> np.ndarray:  # (m,) -> (m,)
+        """Row indices of row codes (a, or a * N + b), -1 where never observed."""
+        r = np.minimum(np.searchsorted(self._row_codes, codes), max(self.n_rows - 1, 0))
+        return np.where(self._row_codes[r] == codes, r, -1) if self.n_rows else np.full(len(codes), -1)
 
     def row(self, r: int) -> np.ndarray:  # (N,)
         """Row r as a dense vector over the vocabulary."""
-        out = np.zeros(len(self.vocabulary))
-        lo, hi = self.indptr[r], self.indptr[r + 1]
-        out[self.cols[lo:hi]] = self.values[lo:hi]
-        return out
+        return self.dense(np.array([r]))[0]
 
     def dense(self, rows: np.ndarray | None = None) -> np.ndarray:  # (len(rows), N)
-        """The chosen rows (all by default) as a dense matrix."""
-        rows = np.arange(self.n_rows) if rows is None else np.asarray(rows)
-        return np.stack([self.row(r) for r in rows]) if len(rows) else np.zeros((0, len(self.vocabulary)))
+        """The chosen rows (all by default; -1 gives a zero row) as a dense matrix."""
+        rows = np.arange(self.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
+        out = np.zeros((len(rows), len(self.vocabulary)))
+        real = rows >= 0
+        lo = np.where(real, self.indptr[np.maximum(rows, 0)], 0)
+        size = np.where(real, self.indptr[np.maximum(rows, 0) + 1] - lo, 0)
+        at = np.repeat(lo - np.r_[0, np.cumsum(size)[:-1]], size) + np.arange(size.sum())  # entries
+        out[np.repeat(np.arange(len(rows)), size), self.cols[at]] = self.values[at]
+        return out
+
+    @cached_property
+    def column_totals(self) -> np.ndarray:  # (N,)
+        """How often each word is the next word (weighted count)."""
+        return np.bincount(self.cols, weights=self.counts, minlength=len(self.vocabulary))
 
     def rows_with_recent(self, word_id: int) -> np.ndarray:  # (r,)
         """Indices of the rows whose last key word (most recent word) is ``word_id``."""

@@ -1,0 +1,27 @@
+"""The lmtoy command line: thin typer commands that parse, call the core, and print a view."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from lmtoy.cli.common import app
+from lmtoy.cli import counted, tour  # noqa: F401  (registers the commands)
+
+
+def main() -> None:
+    """Entry point: run the app; a closed pipe (``| head``) or Ctrl-C ends quietly."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush stays quiet."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

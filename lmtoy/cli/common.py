@@ -1,0 +1,139 @@
+"""What every command shares: the app, corpus loading, options, errors and output.
+
+Nothing heavy is imported here: numpy, the core and the renderers are imported
+inside the commands, so ``lmtoy --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from lmtoy.errors import LmtoyError
+
+if TYPE_CHECKING:
+    from lmtoy.corpus import Corpus
+    from lmtoy.render.views import View
+
+app = typer.Typer(
+    name="lmtoy",
+    help="Run the worked examples of 'Transformers from Scratch' in a terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    markdown = "markdown"
+
+
+CorpusArg = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="Corpus: a file, '-' for stdin, or a bundled name (show_me, battery, program_log, "
+        "find_my_files, commands). Omitted: read stdin when it is piped.",
+        show_default=False,
+    ),
+]
+JoinLines = Annotated[bool, typer.Option("--join-lines", help="Single line breaks in prose are spaces (wrapped text); blank lines end sentences.")]
+KeepCase = Annotated[bool, typer.Option("--keep-case", help="Keep upper case instead of lower-casing words.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format; only the table view truncates.", case_sensitive=False)]
+Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
+Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as an SVG figure.", dir_okay=False)]
+MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
+
+
+def handle_errors(command):
+    """Turn the core's errors into a one-line message and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LmtoyError as error:
+            fail(str(error), error.exit_code)
+
+    return wrapper
+
+
+def fail(message: str, code: int = 1):
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    from rich.markup import escape
+
+    stderr().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def stdout(**kw):
+    from rich.console import Console
+
+    return Console(**kw)
+
+
+def bad_option(message: str, option: str):
+    """A command-line problem (exit 2)."""
+    raise typer.BadParameter(message, param_hint=option)
+
+
+def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
+    """Read the corpus a CORPUS argument names: a path, '-', a bundled name, or piped stdin."""
+    from lmtoy.corpus import bundled, parse_corpus, read_corpus
+
+    if source is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            bad_option("no corpus given: name a file, use '-' for stdin, or pipe text in", "CORPUS")
+        source = "-"
+    if source == "-":
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        return parse_corpus(data, name="<stdin>", join_lines=join_lines, keep_case=keep_case)
+    path = Path(source)
+    if path.is_dir():
+        bad_option(f"'{source}' is a directory, not a corpus file", "CORPUS")
+    if not path.exists():
+        path = bundled(source)
+        if path is None:
+            bad_option(f"'{source}' does not exist (nor is it a bundled corpus)", "CORPUS")
+    return read_corpus(path, join_lines=join_lines, keep_case=keep_case)
+
+
+def split_words(text: str, option: str, keep_case: bool = False) -> list[str]:
+    """The words of an option value (tokenized like a corpus); empty is a usage error."""
+    from lmtoy.corpus import tokenize
+
+    words = tokenize(text, keep_case)
+    if not words:
+        bad_option(f"'{text}' has no words", option)
+    return words
+
+
+def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = None, max_rows: int = 40) -> None:
+    """Write a view in the chosen format: data to stdout, nothing else."""
+    from lmtoy.render.views import write_svg
+
+    if sparse and fmt not in (Format.json, Format.csv, Format.tsv):
+        bad_option("--sparse writes records: use it with --format json, csv or tsv", "--sparse")
+    if fmt is Format.table:
+        out = stdout()
+        out.print(view.table(out.width, max_rows))
+        if svg is not None:
+            write_svg(view.table(80, max_rows), svg)
+        return
+    sys.stdout.write(view.text(fmt.value, sparse))
+    sys.stdout.flush()

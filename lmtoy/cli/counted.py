@@ -1,0 +1,157 @@
+"""Commands for sections 1-4: onehot, first-order, second-order, skips."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from lmtoy.cli.common import (
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg,
+    app, bad_option, emit, handle_errors, load_corpus, split_words,
+)
+
+ALL_ROWS_LIMIT = 10_000  # pair rows --all-rows will show
+
+
+@app.command()
+@handle_errors
+def onehot(
+    text: Annotated[str, typer.Argument(help="The words to encode, e.g. 'find my files'.")],
+    corpus: Annotated[Optional[str], typer.Option("--corpus", "-c", help="Use this corpus's vocabulary (file, '-' or bundled name).")] = None,
+    mix: Annotated[Optional[str], typer.Option("--mix", help="A weighted mix of words to dot with, e.g. 'files=0.3,photos=0.5'.")] = None,
+    lookup: Annotated[bool, typer.Option("--lookup", help="Multiply the one-hot rows by the corpus's first-order matrix (needs --corpus).")] = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """One-hot encoding: the number sequence and one-hot rows of TEXT (section 1)."""
+    import numpy as np
+
+    from lmtoy.render.counted import onehot_view
+
+    tokens = split_words(text, "TEXT", keep_case)
+    if corpus is None:
+        if lookup:
+            bad_option("--lookup needs --corpus: the matrix comes from a corpus", "--lookup")
+        words = sorted(set(tokens))
+    else:
+        from lmtoy.ngrams import first_order
+
+        counted = load_corpus(corpus, keep_case=keep_case)
+        words = list(counted.vocabulary.words)
+    ids = np.array([_word_id(words, t) for t in tokens])
+    table = ("first-order", first_order(counted).dense()) if lookup else None
+    emit(onehot_view(tokens, words, ids, _parse_mix(mix, words), table), fmt, svg=svg)
+
+
+def _word_id(words: list[str], word: str) -> int:
+    from lmtoy.corpus import Vocabulary
+
+    return Vocabulary(tuple(words)).id(word)
+
+
+def _parse_mix(mix: str | None, words: list[str]) -> dict[str, float] | None:
+    if mix is None:
+        return None
+    out = {}
+    for item in mix.split(","):
+        word, sep, value = item.partition("=")
+        try:
+            out[word.strip().lower()] = float(value)
+        except ValueError:
+            bad_option(f"'{item}' is not word=weight", "--mix")
+        if not sep:
+            bad_option(f"'{item}' is not word=weight", "--mix")
+    for word in out:
+        _word_id(words, word)
+    return out
+
+
+@app.command("first-order")
+@handle_errors
+def first_order_cmd(
+    corpus: CorpusArg = None,
+    word: Annotated[Optional[str], typer.Option("--word", "-w", help="Show the lookup: one-hot(WORD) times the matrix, and the row it pulls out.")] = None,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    sparse: Sparse = False,
+    svg: Svg = None,
+    max_rows: MaxRows = 40,
+):
+    """First-order (Markov) model: the N x N transition matrix, word -> next word (section 2)."""
+    from lmtoy.ngrams import first_order, lookup
+    from lmtoy.render.counted import lookup_view, model_view
+
+    model = first_order(load_corpus(corpus, join_lines, keep_case))
+    if word is None:
+        return emit(model_view(model), fmt, sparse, svg, max_rows)
+    (word,) = split_words(word, "--word")[:1]
+    emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows)
+
+
+@app.command("second-order")
+@handle_errors
+def second_order_cmd(
+    corpus: CorpusArg = None,
+    words: Annotated[Optional[str], typer.Option("--words", "-w", help="One row: the pair, e.g. 'battery ran'.")] = None,
+    all_rows: Annotated[bool, typer.Option("--all-rows", help=f"Show all N^2 pair rows, unobserved ones zero (N^2 <= {ALL_ROWS_LIMIT:,}).")] = False,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    sparse: Sparse = False,
+    svg: Svg = None,
+    max_rows: MaxRows = 40,
+):
+    """Second-order model: one row per observed word pair -> next word (section 3)."""
+    import numpy as np
+
+    from lmtoy.ngrams import lookup, second_order
+    from lmtoy.render.counted import all_pairs_view, model_view
+
+    model = second_order(load_corpus(corpus, join_lines, keep_case))
+    if words is not None:
+        pair = split_words(words, "--words")
+        if len(pair) != 2:
+            bad_option(f"'{words}' is {len(pair)} words; give two, e.g. 'battery ran'", "--words")
+        return emit(model_view(model, np.array([lookup(model, pair)])), fmt, sparse, svg, max_rows)
+    if not all_rows:
+        return emit(model_view(model), fmt, sparse, svg, max_rows)
+    if model.possible_rows > ALL_ROWS_LIMIT:
+        from lmtoy.errors import TooLargeError
+
+        raise TooLargeError(
+            f"--all-rows would show {model.possible_rows:,} pair rows (N = {len(model.vocabulary):,}); "
+            f"the limit is {ALL_ROWS_LIMIT:,}: drop --all-rows to see the {model.n_rows:,} observed rows"
+        )
+    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=0)
+
+
+@app.command()
+@handle_errors
+def skips(
+    corpus: CorpusArg = None,
+    word: Annotated[Optional[str], typer.Option("--word", "-w", help="Only the features whose most recent word is WORD (the article's view).")] = None,
+    window: Annotated[Optional[int], typer.Option("--window", min=1, help="A feature reaches at most K words back (long sentences have (L-1)(L-2)/2 features).")] = None,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    sparse: Sparse = False,
+    svg: Svg = None,
+    max_rows: MaxRows = 40,
+):
+    """Second-order with skips: features (earlier word, most recent word) -> next word (section 4)."""
+    from lmtoy.ngrams import skips as build_skips
+    from lmtoy.render.counted import model_view
+
+    model = build_skips(load_corpus(corpus, join_lines, keep_case), window)
+    if word is None:
+        return emit(model_view(model), fmt, sparse, svg, max_rows)
+    (recent,) = split_words(word, "--word")[:1]
+    rows = model.rows_with_recent(model.vocabulary.id(recent))
+    if not len(rows):
+        from lmtoy.errors import VocabularyError
+
+        raise VocabularyError(f"no feature has '{recent}' as its most recent word (nothing follows it)")
+    emit(model_view(model, rows, title=f"Skip features whose most recent word is '{recent}'"), fmt, sparse, svg, max_rows)

@@ -1,0 +1,213 @@
+"""Labelled matrices -> heat-shaded rich tables and text formats (returns, never prints).
+
+A ``Grid`` is a labelled matrix whose cells are built on demand (``take``), so a
+table view of a 30,000-word model densifies only the rows and columns it shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+# viridis, dark to bright: colour-blind safe; text colour chosen for contrast
+RAMP = ("#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725")
+CELL_LIMIT = 10_000_000  # cells a text format writes before it refuses
+MIN_HEADER = 4
+
+
+def fmt(v: float) -> str:
+    """A short number for a table cell: 1, 0.5, 0.33, -1, 12.25, '.' for zero."""
+    if v == 0:
+        return "."
+    if float(v).is_integer() and abs(v) < 1e9:
+        return str(int(v))
+    if abs(v) < 0.005:
+        return f"{v:.0e}"
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def label_text(label: str | list[str] | tuple) -> str:
+    """'my' -> 'my'; ['battery', 'ran'] -> 'battery, ran'."""
+    return label if isinstance(label, str) else ", ".join(label)
+
+
+@dataclass
+class Grid:
+    """A labelled matrix.
+
+    rows : R row labels (a word, or a list of words)
+    columns : C column labels
+    take : (rows (r,), cols (c,)) -> (r, c) ndarray, the cells of those rows and columns
+    row_rank, col_rank : (R,), (C,) larger is kept first when a view truncates
+    """
+
+    rows: list
+    columns: list[str]
+    take: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    title: str = ""
+    row_header: str = ""
+    row_rank: np.ndarray | None = None
+    col_rank: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    hide_zeros: bool = True  # a table view may drop all-zero columns to fit
+
+    @classmethod
+    def of(cls, values: np.ndarray, rows: list, columns: list[str], **kw) -> "Grid":
+        values = np.atleast_2d(np.asarray(values, dtype=float))  # (R, C)
+        return cls(list(rows), list(columns), lambda r, c: values[np.ix_(r, c)], **kw)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), len(self.columns)
+
+    def dense(self) -> np.ndarray:  # (R, C)
+        return self.take(np.arange(len(self.rows)), np.arange(len(self.columns)))
+
+
+def _keep(n: int, k: int, rank: np.ndarray | None) -> np.ndarray:
+    """Indices of k of n items, the highest ranked, in their original order."""
+    if k >= n:
+        return np.arange(n)
+    if rank is None:
+        return np.arange(k)
+    return np.sort(np.argsort(-np.asarray(rank), kind="stable")[:k])
+
+
+def _plan_columns(grid: Grid, values: np.ndarray, room: int):
+    """Which columns fit in ``room`` characters and how wide their headers may be."""
+    texts = [[fmt(v) for v in col] for col in values.T]
+    value_w = [max((len(t) for t in col), default=1) for col in texts]
+    names = [str(c) for c in grid.columns]
+    need = lambda idx, cap: sum(max(value_w[i], min(len(names[i]), cap)) + 1 for i in idx)
+    idx = list(range(len(names)))
+    if need(idx, 99) > room and grid.hide_zeros:  # all-zero columns go first
+        idx = [i for i in idx if values[:, i].any()] or idx
+    cap = max((len(n) for n in names), default=1)
+    while need(idx, cap) > room and cap > MIN_HEADER:
+        cap -= 1
+    rank = grid.col_rank if grid.col_rank is not None else values.sum(axis=0)
+    while need(idx, cap) > room and len(idx) > 1:
+        idx.remove(min(idx, key=lambda i: (rank[i], -i)))
+    return idx, cap, value_w
+
+
+def _abbrev(name: str, cap: int) -> str:
+    return name if len(name) <= cap else name[: cap - 1] + "…"
+
+
+def _shade(v: float, lo: float, hi: float) -> str:
+    if v == 0:
+        return "dim"
+    step = 0 if hi <= lo else int((v - lo) / (hi - lo) * (len(RAMP) - 1) + 0.5)
+    return f"{'white' if step < 5 else 'black'} on {RAMP[step]}"
+
+
+def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
+    """The grid as a heat-shaded table that fits ``width`` columns, with its title and notes."""
+    n_rows, n_cols = grid.shape
+    rows = _keep(n_rows, max_rows if max_rows > 0 else n_rows, grid.row_rank)
+    cols = _keep(n_cols, max(1, (width - 6) // 2), grid.col_rank)  # no more than can ever fit
+    values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))
+    labels = [label_text(grid.rows[r]) for r in rows]
+    label_width = min(max([len(grid.row_header)] + [len(s) for s in labels]), width // 3)
+    sub = Grid([grid.rows[r] for r in rows], [grid.columns[c] for c in cols], None, hide_zeros=grid.hide_zeros,
+               col_rank=None if grid.col_rank is None else np.asarray(grid.col_rank)[cols])
+    shown, cap, value_w = _plan_columns(sub, values, width - label_width - 1)
+    lo, hi = min(0.0, float(values.min(initial=0))), float(values.max(initial=0))
+    table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, header_style="bold")
+    table.add_column(Text(grid.row_header, overflow="ellipsis"), width=label_width, no_wrap=True, style="bold")
+    names = [_abbrev(str(sub.columns[i]), cap) for i in shown]
+    widths = [max(value_w[i], len(n)) for i, n in zip(shown, names)]
+    for name, w in zip(names, widths):
+        table.add_column(Text(name), justify="right", no_wrap=True, min_width=w)
+    for r, label in enumerate(labels):
+        cells = [Text(fmt(values[r, i]).rjust(w), style=_shade(values[r, i], lo, hi)) for i, w in zip(shown, widths)]
+        table.add_row(Text(label, overflow="ellipsis"), *cells)
+    zeros = sum(1 for i in range(len(cols)) if i not in shown and not values[:, i].any())
+    hidden = _hidden_note(n_rows - len(rows), n_cols - len(shown), zeros)
+    notes = [Text(n, style="dim") for n in grid.notes + ([hidden] if hidden else [])]
+    return Group(*([Text(grid.title, style="bold")] if grid.title else []), table, *notes)
+
+
+def _hidden_note(rows: int, cols: int, zeros: int) -> str:
+    if not rows and not cols:
+        return ""
+    if rows == 0 and cols == zeros:
+        return f"{_count(cols, 'all-zero column')} hidden to fit"
+    what = " and ".join(p for p in (_count(rows, "row"), _count(cols, "column")) if p)
+    return f"{what} hidden to fit; --format json|csv|tsv|markdown shows all"
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k:,} {noun}{'s' * (k != 1)}" if k else ""
+
+
+def check_size(cells: int, hint: str) -> None:
+    """Refuse a text format above CELL_LIMIT cells, pointing to ``hint``."""
+    from lmtoy.errors import TooLargeError
+
+    if cells > CELL_LIMIT:
+        raise TooLargeError(f"{cells:,} cells is too many to write (limit {CELL_LIMIT:,}); {hint}")
+
+
+def _label_fields(label) -> list[str]:
+    return [label] if isinstance(label, str) else list(label)
+
+
+def delimited(grid: Grid, sep: str) -> str:
+    """CSV (sep ',') or TSV (sep '\\t'): a header row, then label field(s) and values."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    width = len(_label_fields(grid.rows[0])) if grid.rows else 1
+    headers = grid.row_header.split(", ") if width > 1 else [grid.row_header or "row"]
+    writer.writerow(headers[:width] + [str(c) for c in grid.columns])
+    for label, row in zip(grid.rows, grid.dense()):
+        writer.writerow(_label_fields(label) + [repr(float(v)) if v % 1 else str(int(v)) for v in row])
+    return out.getvalue()
+
+
+def markdown(grid: Grid) -> str:
+    """A GitHub-flavoured markdown table."""
+    head = [grid.row_header or " "] + [str(c) for c in grid.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(grid.columns)) + "|"]
+    for label, row in zip(grid.rows, grid.dense()):
+        lines.append("| " + " | ".join([label_text(label)] + [f"{float(v):g}" for v in row]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def records(rows: list, cols: list, vals: np.ndarray, sep: str | None) -> str:
+    """Sparse (row, column, value) records: JSON lines when sep is None, else delimited."""
+    if sep is None:
+        return "".join(json.dumps({"row": r, "column": c, "value": float(v)}) + "\n" for r, c, v in zip(rows, cols, vals))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    writer.writerow(["row", "column", "value"])
+    writer.writerows((label_text(r), c, float(v)) for r, c, v in zip(rows, cols, vals))
+    return out.getvalue()
+
+
+def to_json(payload: dict) -> str:
+    """One JSON object, arrays turned into lists."""
+    return json.dumps(payload, default=_jsonable, ensure_ascii=False) + "\n"
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def stack(*parts) -> Group:
+    """Several renderables shown one under the other."""
+    return Group(*parts)
