@@ -6,7 +6,7 @@ import os
 import sys
 
 from lmtoy.cli.common import app
-from lmtoy.cli import counted, tour  # noqa: F401  (registers the commands)
+from lmtoy.cli import attention, counted, tour  # noqa: F401  (registers the commands)
 
 
 def main() -> None:

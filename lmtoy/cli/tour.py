@@ -83,9 +83,78 @@ STEPS = [
 ]
 
 
-def register(step: Step) -> None:
-    """Later sections add their steps here."""
-    STEPS.append(step)
+PROGRAM = "check the program log and find out whether it ran"
+BATTERY = "check the battery log and find out whether it ran"
+
+
+def _vote(prompt: str, masked: bool):
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import vote_view
+
+    c = _corpus("program_log")
+    model = skips(c)
+    v = attention.vote(model, c.vocabulary.encode(prompt.split()))
+    if masked:
+        v = attention.masked(v, attention.auto_mask(v, attention.informative(model, first_order(c))))
+    return vote_view(c.vocabulary.words, prompt.split(), v, masked)
+
+
+def _attend(word: str):
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import attend_view
+
+    c = _corpus("program_log")
+    model = skips(c)
+    k = attention.mask_matrix(model, attention.informative(model, first_order(c)))
+    return attend_view(c.vocabulary.words, word, k, *attention.query_mask(k, c.vocabulary.id(word)))
+
+
+def _feedforward(prompt: str):
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import feedforward_view
+
+    c = _corpus("program_log")
+    model = skips(c)
+    ids = c.vocabulary.encode(prompt.split())
+    ff = attention.feed_forward(model, int(ids[-1]), attention.informative(model, first_order(c)))
+    return feedforward_view(c.vocabulary.words, prompt.split(), ff, *ff.forward(ids))
+
+
+def _complete(prompt: str):
+    from lmtoy.complete import Ladder, complete
+    from lmtoy.render.attention import completion_view
+
+    c = _corpus("show_me")
+    result = complete(Ladder(c), "first-order", c.vocabulary.encode(prompt.split()), 5)
+    return completion_view(c.vocabulary.words, prompt.split(), "first-order", result, True)
+
+
+STEPS += [
+    Step("4. Feature voting", "Sum the rows of the active features: the program prompt gets down 4, please 5. "
+         "Right, but 4 vs 5 is a weak margin.", lambda: _vote(PROGRAM, False),
+         f"lmtoy vote program_log --prompt '{PROGRAM}'"),
+    Step("4. Feature voting", "The battery prompt: down 5, please 4.", lambda: _vote(BATTERY, False),
+         f"lmtoy vote program_log --prompt '{BATTERY}'"),
+    Step("5. Masking", "A mask keeps only the informative features, (battery, ran) and (program, ran): "
+         "the vote becomes down 0, please 1. This selective masking is the first picture of attention.",
+         lambda: _vote(PROGRAM, True), f"lmtoy vote program_log --prompt '{PROGRAM}' --auto-mask"),
+    Step("5. Masking", "And for the battery prompt: down 1, please 0.", lambda: _vote(BATTERY, True),
+         f"lmtoy vote program_log --prompt '{BATTERY}' --auto-mask"),
+    Step("6. Attention as matrix multiplication", "Stack one mask per most-recent word as the columns of K; the "
+         "one-hot query Q of 'ran' times K^T pulls out its mask: battery, program and ran itself.",
+         lambda: _attend("ran"), "lmtoy attend program_log --query ran"),
+    Step("7. Second-order model as matrix multiplications", "Feature creation W1 (with a bias input), a ReLU, "
+         "then the features' transition rows W2: battery=1, program=0, ran=1 gives [1, -1], ReLU [1, 0], down 1.",
+         lambda: _feedforward(BATTERY), f"lmtoy feedforward program_log --prompt '{BATTERY}'"),
+    Step("7. Second-order model as matrix multiplications", "battery=0, program=1, ran=1 gives [-1, 1], "
+         "ReLU [0, 1], please 1.", lambda: _feedforward(PROGRAM), f"lmtoy feedforward program_log --prompt '{PROGRAM}'"),
+    Step("8. Sequence completion", "Pick the most likely next word, append it, repeat: 'show me my' grows "
+         "'photos please', then stops, since nothing follows 'please'.", lambda: _complete("show me my"),
+         "lmtoy complete show_me --prompt 'show me my' --explain"),
+]
 
 
 @app.command()

@@ -43,7 +43,7 @@ class View:
             if isinstance(part, Grid):
                 shown.append(heatmap(part, width, max_rows))
             else:
-                shown.append(part if isinstance(part, Text) else Text.from_markup(part))
+                shown.append(Text.from_markup(part) if isinstance(part, str) else part)
         return Group(*shown)
 
     def text(self, fmt: str, sparse: bool = False) -> str:

@@ -1,0 +1,232 @@
+"""Commands for sections 4-8: vote, attend, feedforward, complete, compare."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from lmtoy.cli.common import (
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
+    split_words, stderr,
+)
+
+Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
+Window = Annotated[Optional[int], typer.Option("--window", min=1, help="Skip features reach at most K words back.")]
+MinGain = Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="A feature is informative when its next-word distribution is more than this (total-variation distance) away from the first-order row of its most recent word.")]
+IgnoreUnknown = Annotated[bool, typer.Option("--ignore-unknown", help="Skip models: ignore earlier prompt words that are not in the vocabulary.")]
+
+
+def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool):
+    """The prompt's words and ids; unknown words are an error (or dropped, except the last)."""
+    import numpy as np
+
+    from lmtoy.errors import VocabularyError
+
+    words = split_words(prompt, "--prompt", keep_case)
+    vocab = corpus.vocabulary
+    unknown = [w for w in words if w not in vocab]
+    if unknown and not (ignore_unknown and words[-1] in vocab):
+        hint = vocab.suggest(unknown[0]) if len(unknown) == 1 else ""
+        extra = "" if ignore_unknown else " (--ignore-unknown drops earlier ones)"
+        raise VocabularyError(f"not in the vocabulary: {', '.join(repr(w) for w in unknown)}{hint}{extra}")
+    if unknown:
+        stderr().print(f"ignoring words not in the vocabulary: {', '.join(unknown)}", style="dim")
+        words = [w for w in words if w in vocab]
+    return words, np.array([vocab.id(w) for w in words], dtype=np.int64)
+
+
+def _parse_keep(values: list[str], keep_case: bool) -> list[list[str]]:
+    pairs = []
+    for value in values:
+        words = split_words(value.replace(",", " "), "--keep", keep_case)
+        if len(words) != 2:
+            bad_option(f"'{value}' is not a feature: give 'earlier,recent', e.g. 'battery,ran'", "--keep")
+        pairs.append(words)
+    return pairs
+
+
+@app.command()
+@handle_errors
+def vote(
+    corpus: CorpusArg = None,
+    prompt: Prompt = ...,
+    keep: Annotated[Optional[list[str]], typer.Option("--keep", help="Mask: keep only this feature, 'earlier,recent' (repeatable).")] = None,
+    auto_mask: Annotated[bool, typer.Option("--auto-mask", help="Mask: keep only the informative features (see --min-gain).")] = False,
+    min_gain: MinGain = 0.25,
+    window: Window = None,
+    ignore_unknown: IgnoreUnknown = False,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Feature voting: the active features' rows, their totals and the winner (sections 4-5).
+
+    With --keep or --auto-mask, a mask keeps some features and hides the rest. A feature is
+    informative when its next-word distribution differs from the first-order row of the most
+    recent word by a total-variation distance above --min-gain.
+    """
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import vote_view
+
+    if keep and auto_mask:
+        bad_option("use --keep or --auto-mask, not both", "--auto-mask")
+    c = load_corpus(corpus, join_lines, keep_case)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
+    model = skips(c, window)
+    v = attention.vote(model, ids)
+    if not len(v.rows):
+        from lmtoy.errors import VocabularyError
+
+        raise VocabularyError(f"no feature of this prompt was seen in the corpus: '{words[-1]}' never follows an earlier word with a next word")
+    if auto_mask:
+        v = attention.masked(v, attention.auto_mask(v, attention.informative(model, first_order(c), min_gain)))
+    elif keep:
+        v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case)))
+    emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask)), fmt, svg=svg)
+
+
+def _keep_mask(vocab, v, pairs: list[list[str]]):
+    import numpy as np
+
+    from lmtoy.errors import VocabularyError
+
+    active = [(vocab.words[a], vocab.words[b]) for a, b in v.features]
+    named = [tuple(p) for p in pairs]
+    missing = [p for p in named if p not in active]
+    if len(missing) == len(named):
+        shown = "; ".join(", ".join(p) for p in active)
+        raise VocabularyError(f"no --keep feature is active in this prompt; active: {shown}")
+    if missing:
+        stderr().print("ignoring --keep features not active here: " + "; ".join(", ".join(p) for p in missing), style="dim")
+    return np.array([1.0 if f in named else 0.0 for f in active])
+
+
+@app.command()
+@handle_errors
+def attend(
+    corpus: CorpusArg = None,
+    query: Annotated[str, typer.Option("--query", "-q", help="The most recent word, e.g. 'ran'.")] = ...,
+    min_gain: MinGain = 0.25,
+    window: Window = None,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Attention as matrix multiplication: masks stacked in K, a one-hot query Q, and Q K^T (section 6)."""
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import attend_view
+
+    c = load_corpus(corpus, join_lines, keep_case)
+    (word,) = split_words(query, "--query", keep_case)[-1:]
+    word_id = c.vocabulary.id(word)
+    model = skips(c, window)
+    k = attention.mask_matrix(model, attention.informative(model, first_order(c), min_gain))
+    q, qkt = attention.query_mask(k, word_id)
+    emit(attend_view(c.vocabulary.words, word, k, q, qkt), fmt, svg=svg)
+
+
+@app.command()
+@handle_errors
+def feedforward(
+    corpus: CorpusArg = None,
+    prompt: Prompt = ...,
+    min_gain: MinGain = 0.25,
+    window: Window = None,
+    ignore_unknown: IgnoreUnknown = False,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """The second-order model as matrix multiplications: feature creation, ReLU, transition rows (section 7)."""
+    from lmtoy import attention
+    from lmtoy.ngrams import first_order, skips
+    from lmtoy.render.attention import feedforward_view
+
+    c = load_corpus(corpus, join_lines, keep_case)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
+    model = skips(c, window)
+    ff = attention.feed_forward(model, int(ids[-1]), attention.informative(model, first_order(c), min_gain))
+    emit(feedforward_view(c.vocabulary.words, words, ff, *ff.forward(ids)), fmt, svg=svg)
+
+
+class Model(str, Enum):
+    first_order = "first-order"
+    second_order = "second-order"
+    skips = "skips"
+    masked_skips = "masked-skips"
+
+
+@app.command()
+@handle_errors
+def complete(
+    corpus: CorpusArg = None,
+    prompt: Prompt = ...,
+    model: Annotated[Model, typer.Option("--model", "-m", help="Which counted model predicts each next word.")] = Model.first_order,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")] = 10,
+    sample: Annotated[bool, typer.Option("--sample", help="Sample each word instead of taking the highest (greedy).")] = False,
+    temperature: Annotated[float, typer.Option("--temperature", "-t", help="Sampling: scores^(1/T); below 1 sharper, above 1 flatter.")] = 1.0,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sampling: only among the K best words.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling: the same seed gives the same words.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show the distribution or vote totals behind each step.")] = False,
+    min_gain: MinGain = 0.25,
+    window: Window = None,
+    ignore_unknown: IgnoreUnknown = False,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Sequence completion: append the predicted next word, again and again (section 8)."""
+    import numpy as np
+
+    from lmtoy.complete import Ladder, complete as grow
+    from lmtoy.render.attention import completion_view
+
+    if steps < 0:
+        bad_option(f"{steps} is negative; give 0 or more", "--steps")
+    if temperature <= 0:
+        bad_option(f"{temperature:g} must be above 0", "--temperature")
+    if not sample and (seed is not None or top_k is not None or temperature != 1.0):
+        bad_option("--temperature, --top-k and --seed shape sampling: add --sample", "--sample")
+    c = load_corpus(corpus, join_lines, keep_case)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and model in (Model.skips, Model.masked_skips))
+    rng = np.random.default_rng(seed) if sample else None
+    result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature, top_k)
+    emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
+
+
+@app.command()
+@handle_errors
+def compare(
+    corpus: CorpusArg = None,
+    prompt: Prompt = ...,
+    min_gain: MinGain = 0.25,
+    window: Window = None,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """The model ladder: next-word prediction and margin under each counted model, side by side."""
+    from lmtoy.complete import MODELS, Ladder, next_scores
+    from lmtoy.errors import UsageError
+    from lmtoy.render.attention import ladder_view
+
+    c = load_corpus(corpus, join_lines, keep_case)
+    words, ids = _prompt_ids(c, prompt, keep_case, False)
+    ladder = Ladder(c, window, min_gain)
+    results = {}
+    for kind in MODELS:
+        try:
+            scores = next_scores(ladder, kind, ids)
+        except UsageError as error:
+            scores = str(error)
+        results[kind] = scores if scores is not None else f"nothing follows '{words[-1]}' here"
+    emit(ladder_view(c.vocabulary.words, words, results), fmt, svg=svg)

@@ -1,0 +1,116 @@
+"""Sequence completion (section 8) and the model ladder: next-word scores, greedy or sampled.
+
+Shapes: N words, n prompt words.
+
+Example: on show_me, greedy completion of "show me my" is "photos please"
+(my -> photos 0.5 beats files 0.3 and directories 0.2; nothing follows please).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lmtoy import attention
+from lmtoy.corpus import Corpus
+from lmtoy.errors import UsageError
+from lmtoy.ngrams import TransitionModel, first_order, second_order, skips
+
+MODELS = ("first-order", "second-order", "skips", "masked-skips")
+
+
+@dataclass
+class Ladder:
+    """The counted models of one corpus, built on first use."""
+
+    corpus: Corpus
+    window: int | None = None
+    min_gain: float = attention.DEFAULT_MIN_GAIN
+    built: dict = field(default_factory=dict)
+
+    def get(self, kind: str):
+        if kind not in self.built:
+            self.built[kind] = self._build(kind)
+        return self.built[kind]
+
+    def _build(self, kind: str):
+        if kind == "first-order":
+            return first_order(self.corpus)
+        if kind == "second-order":
+            return second_order(self.corpus)
+        if kind == "skips":
+            return skips(self.corpus, self.window)
+        return attention.informative(self.get("skips"), self.get("first-order"), self.min_gain)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Next-word scores (N,) and a line saying where they came from ('' if none)."""
+
+    values: np.ndarray
+    note: str = ""
+
+
+def next_scores(ladder: Ladder, kind: str, ids: np.ndarray) -> Scores | None:
+    """The scores for the word after ``ids`` under ``kind``; None when nothing follows."""
+    if kind == "first-order":
+        model = ladder.get(kind)
+        return _row_scores(model, (ids[-1],))
+    if kind == "second-order":
+        if len(ids) < 2:
+            raise UsageError("the second-order model needs a prompt of at least two words")
+        return _row_scores(ladder.get(kind), (ids[-2], ids[-1]))
+    model = ladder.get("skips")
+    v = attention.vote(model, ids)
+    if kind == "masked-skips":
+        mask = attention.auto_mask(v, ladder.get("masked-skips"))
+        if mask.any():
+            v = attention.masked(v, mask)
+        elif len(v.rows):
+            return Scores(v.totals, "no informative feature is active: the unmasked vote decides") if v.totals.any() else None
+    return Scores(v.totals) if v.totals.any() else None
+
+
+def _row_scores(model: TransitionModel, key: tuple) -> Scores | None:
+    r = model.find(tuple(int(k) for k in key))
+    if r is None or model.row_totals[r] == 0:
+        return None
+    return Scores(model.row(r))
+
+
+def choose(scores: np.ndarray, rng: np.random.Generator | None, temperature: float = 1.0,
+           top_k: int | None = None) -> int:
+    """Greedy (rng None: the highest, the first in vocabulary order on a tie) or a sample
+    from scores^(1/temperature), normalised, among the top_k."""
+    if rng is None:
+        return int(np.argmax(scores))
+    p = np.asarray(scores, dtype=float) / scores.max()
+    p = np.where(p > 0, p ** (1.0 / temperature), 0.0)
+    if top_k is not None and top_k < np.count_nonzero(p):
+        p[np.argsort(-p, kind="stable")[top_k:]] = 0.0
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+@dataclass(frozen=True)
+class Completion:
+    generated: list[int]
+    steps: list[Scores]  # the scores behind each generated word
+    stopped: str = ""  # why it ended early, or ''
+
+
+def complete(ladder: Ladder, kind: str, ids: np.ndarray, steps: int, rng=None, temperature: float = 1.0,
+             top_k: int | None = None) -> Completion:
+    """Extend ``ids`` by up to ``steps`` words, stopping at a word with no successor."""
+    seq, generated, shown = list(ids), [], []
+    for _ in range(steps):
+        scores = next_scores(ladder, kind, np.array(seq))
+        if scores is None:
+            word = ladder.corpus.vocabulary.words[seq[-1]]
+            return Completion(generated, shown, f"nothing follows '{word}' under the {kind} model")
+        nxt = choose(scores.values, rng, temperature, top_k)
+        seq.append(nxt)
+        generated.append(nxt)
+        shown.append(scores)
+    return Completion(generated, shown)
+

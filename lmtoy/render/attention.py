@@ -1,0 +1,130 @@
+"""Views of sections 4-8: votes and masks, QK^T, the feed-forward layer, completion, the ladder."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+from lmtoy.attention import FeedForward, Vote, margin
+from lmtoy.complete import Completion
+from lmtoy.render.matrix import Grid, fmt
+from lmtoy.render.views import View
+
+
+def _pairs(words, features) -> list[list[str]]:
+    return [[words[a], words[b]] for a, b in features]
+
+
+def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool) -> View:
+    """The feature-voting table: features x next words, totals, winner and margin."""
+    features = _pairs(words, v.features)
+    names = list(words)
+    rank = v.unmasked_totals
+    parts = [f"[bold]Prompt:[/] {' '.join(prompt)}  ->  {len(features)} active features (earlier word, '{prompt[-1]}')"]
+    parts.append(Grid.of(v.values, features, names, title="Each active feature's row votes for the next word",
+                         row_header="feature", col_rank=rank))
+    totals = [v.unmasked_totals]
+    labels = ["totals"]
+    if masked:
+        activity = np.stack([np.ones(len(features)), v.mask, v.mask], axis=1)
+        parts.append(Grid.of(activity, features, ["activity", "mask", "masked"], hide_zeros=False,
+                             title="The mask, applied element-wise to the feature activities", row_header="feature"))
+        totals, labels = [v.unmasked_totals, v.totals], ["unmasked totals", "masked totals"]
+    parts.append(Grid.of(np.stack(totals), labels, names, title="Totals: the sum of the (kept) rows", col_rank=rank))
+    parts.append(_verdict(words, v.totals, "prediction") + (
+        _verdict(words, v.unmasked_totals, "   without the mask") if masked else Text("")))
+    payload = {
+        "prompt": prompt, "features": features, "columns": names, "values": v.values, "mask": v.mask,
+        "totals": dict(zip(names, v.totals.tolist())), "unmasked_totals": dict(zip(names, v.unmasked_totals.tolist())),
+        "prediction": words[int(np.argmax(v.totals))], "margin": margin(v.totals),
+    }
+    main = Grid.of(np.vstack([v.values, v.totals]), features + ["totals"], names, row_header="earlier, recent")
+    return View(parts, lambda: payload, main=main)
+
+
+def _verdict(words, totals: np.ndarray, label: str) -> Text:
+    win = int(np.argmax(totals))
+    return Text.assemble((f"{label}: ", "bold"), (words[win], "bold green"), f" (margin {fmt(margin(totals))})")
+
+
+def attend_view(words: tuple[str, ...], word: str, k: np.ndarray, q: np.ndarray, qkt: np.ndarray) -> View:
+    """Attention as matrix multiplication: K (masks as columns), Q, and Q K^T."""
+    names = list(words)
+    j = names.index(word)
+    col_rank = np.zeros(len(names))
+    col_rank[j] = 1
+    parts = [
+        Grid.of(k, names, names, title="K: column j is the mask of most-recent word j", row_header="earlier \\ recent",
+                col_rank=col_rank + k.sum(axis=0) / (len(names) + 1), hide_zeros=False),
+        Grid.of(q[None, :], [f"Q = one-hot({word})"], names, title="Q: the one-hot query", col_rank=q, hide_zeros=False),
+        Grid.of(qkt[None, :], ["Q K^T"], names, title=f"Q K^T pulls out the mask of '{word}'", col_rank=qkt,
+                hide_zeros=False),
+        f"[bold]'{word}' attends to:[/] " + ", ".join(w for w, m in zip(names, qkt) if m),
+    ]
+    payload = {"query": word, "vocabulary": names, "Q": q, "K": k, "QKT": qkt}
+    return View(parts, lambda: payload, main=Grid.of(k, names, names, row_header="earlier"))
+
+
+def feedforward_view(words: tuple[str, ...], prompt: list[str], ff: FeedForward, x, pre, post, out) -> View:
+    """Section 7: feature creation (W1 with a bias input), ReLU, transition rows (W2)."""
+    names = list(words)
+    inputs = [words[i] for i in ff.inputs] + ["bias"]
+    features = _pairs(words, ff.features)
+    labels = [", ".join(f) for f in features]
+    cand = np.flatnonzero(ff.w2.any(axis=0))  # the words the features can vote for
+    shown = [names[i] for i in cand]
+    parts = [
+        Grid.of(ff.w1, labels, inputs, title="W1: feature creation (+1 own earlier word, -1 the others, +1 recent, -1 bias)",
+                row_header="feature", hide_zeros=False),
+        Grid.of(x[None, :], ["x"], inputs, title=f"x: which inputs the prompt '{' '.join(prompt)}' holds", hide_zeros=False),
+        Grid.of(np.stack([pre, post], axis=1), labels, ["W1 x", "ReLU"], title="Features before and after the ReLU",
+                row_header="feature", hide_zeros=False),
+        Grid.of(ff.w2[:, cand], labels, shown, title="W2: the features' transition rows (their non-zero columns)",
+                row_header="feature", hide_zeros=False),
+        Grid.of(out[None, cand], ["ReLU(W1 x) W2"], shown, title="Output", hide_zeros=False),
+        _verdict(words, out, "prediction"),
+    ]
+    payload = {
+        "prompt": prompt, "inputs": inputs, "features": features, "W1": ff.w1, "x": x, "pre_relu": pre,
+        "post_relu": post, "columns": names, "W2": ff.w2, "output": dict(zip(names, out.tolist())),
+        "prediction": words[int(np.argmax(out))],
+    }
+    return View(parts, lambda: payload, main=Grid.of(out[None, :], ["output"], names))
+
+
+def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Completion, explain: bool) -> View:
+    """The prompt, the words it grew, why it stopped, and (explain) the scores of each step."""
+    generated = [words[i] for i in c.generated]
+    line = Text.assemble(" ".join(prompt), " ", (" ".join(generated), "bold green"))
+    parts = [Text(f"{kind}:", style="bold"), line]
+    if c.stopped:
+        parts.append(Text(f"stopped after {len(generated)} word{'s' * (len(generated) != 1)}: {c.stopped}", style="dim"))
+    scores = np.array([s.values for s in c.steps]) if c.steps else np.zeros((0, len(words)))
+    labels = [f"{i + 1}: {w}" for i, w in enumerate(generated)]
+    if explain and c.steps:
+        parts.append(Grid.of(scores, labels, list(words), title="The scores behind each step", row_header="step"))
+        parts += [Text(f"step {i + 1}: {s.note}", style="dim") for i, s in enumerate(c.steps) if s.note]
+    steps = [{"token": w, "scores": dict(zip(words, s.values.tolist()))} for w, s in zip(generated, c.steps)]
+    payload = {"prompt": prompt, "generated": generated, "model": kind, "steps": steps, "stopped": c.stopped}
+    return View(parts, lambda: payload, main=Grid.of(scores, labels, list(words), row_header="step") if c.steps else None)
+
+
+def ladder_view(words: tuple[str, ...], prompt: list[str], results: dict) -> View:
+    """The model ladder: each model's next-word prediction and margin, side by side."""
+    table = Table(title=f"Next word after '{' '.join(prompt)}'", title_justify="left", title_style="bold")
+    for name, justify in (("model", "left"), ("prediction", "left"), ("margin", "right"), ("top scores", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    models = {}
+    for kind, scores in results.items():
+        if isinstance(scores, str):
+            table.add_row(kind, Text(scores, style="dim"), "", "")
+            models[kind] = {"prediction": None, "margin": None, "scores": {}, "note": scores}
+            continue
+        win, m = int(np.argmax(scores.values)), margin(scores.values)
+        top = np.argsort(-scores.values, kind="stable")[:3]
+        shown = ", ".join(f"{words[i]} {fmt(scores.values[i])}" for i in top if scores.values[i] > 0)
+        table.add_row(kind, Text(words[win], style="bold green"), fmt(m) if m else "0 (tie)", shown)
+        models[kind] = {"prediction": words[win], "margin": m, "scores": dict(zip(words, scores.values.tolist())),
+                        "note": scores.note}
+    return View([table], lambda: {"prompt": prompt, "models": models})
