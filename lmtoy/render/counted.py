@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmtoy.ngrams import TransitionModel
-from lmtoy.render.matrix import Grid, records, label_text
+from lmtoy.render.matrix import Grid, label_text, records, to_json
 from lmtoy.render.views import LazyLabels, View
 
 ROW_HEADERS = {"first-order": "word", "second-order": "pair", "skips": "earlier, recent"}
@@ -58,7 +58,9 @@ def _payload(model: TransitionModel, rows: np.ndarray, labels) -> dict:
     }
 
 
-def _sparse(model: TransitionModel, rows: np.ndarray) -> callable:
+def _sparse(model: TransitionModel, rows: np.ndarray):
+    """A writer of the chosen rows' non-zero entries as records."""
+
     def write(sep: str | None) -> str:
         size = np.diff(model.indptr)[rows]
         at = np.repeat(model.indptr[rows] - np.r_[0, np.cumsum(size)[:-1]], size) + np.arange(size.sum())
@@ -68,8 +70,6 @@ def _sparse(model: TransitionModel, rows: np.ndarray) -> callable:
         cols = [words[c] for c in model.cols[at]]
         if sep is not None:
             return records(labels, cols, model.values[at], sep)
-        from lmtoy.render.matrix import to_json
-
         triples = [[lab, col, float(v)] for lab, col, v in zip(labels, cols, model.values[at])]
         return to_json({"model": model.kind, "fields": ["row", "column", "value"], "records": triples,
                         "vocabulary": list(words), "observed_rows": model.n_rows, "window": model.window})

@@ -82,19 +82,21 @@ def _keep(n: int, k: int, rank: np.ndarray | None) -> np.ndarray:
     return np.sort(np.argsort(-np.asarray(rank), kind="stable")[:k])
 
 
-def _plan_columns(grid: Grid, values: np.ndarray, room: int):
-    """Which columns fit in ``room`` characters and how wide their headers may be."""
-    texts = [[fmt(v) for v in col] for col in values.T]
-    value_w = [max((len(t) for t in col), default=1) for col in texts]
-    names = [str(c) for c in grid.columns]
+def _plan_columns(names: list[str], values: np.ndarray, rank, hide_zeros: bool, room: int):
+    """Which columns fit in ``room`` characters, how wide headers may be, each column's value width.
+
+    To fit, all-zero columns go first (if ``hide_zeros``), then headers shrink to
+    MIN_HEADER characters, then the lowest-ranked columns go.
+    """
+    value_w = [max((len(fmt(v)) for v in col), default=1) for col in values.T]
     need = lambda idx, cap: sum(max(value_w[i], min(len(names[i]), cap)) + 1 for i in idx)
     idx = list(range(len(names)))
-    if need(idx, 99) > room and grid.hide_zeros:  # all-zero columns go first
+    if need(idx, 99) > room and hide_zeros:
         idx = [i for i in idx if values[:, i].any()] or idx
     cap = max((len(n) for n in names), default=1)
     while need(idx, cap) > room and cap > MIN_HEADER:
         cap -= 1
-    rank = grid.col_rank if grid.col_rank is not None else values.sum(axis=0)
+    rank = values.sum(axis=0) if rank is None else rank
     while need(idx, cap) > room and len(idx) > 1:
         idx.remove(min(idx, key=lambda i: (rank[i], -i)))
     return idx, cap, value_w
@@ -119,13 +121,13 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))
     labels = [label_text(grid.rows[r]) for r in rows]
     label_width = min(max([len(grid.row_header)] + [len(s) for s in labels]), width // 3)
-    sub = Grid([grid.rows[r] for r in rows], [grid.columns[c] for c in cols], None, hide_zeros=grid.hide_zeros,
-               col_rank=None if grid.col_rank is None else np.asarray(grid.col_rank)[cols])
-    shown, cap, value_w = _plan_columns(sub, values, width - label_width - 1)
+    columns = [str(grid.columns[c]) for c in cols]
+    rank = None if grid.col_rank is None else np.asarray(grid.col_rank)[cols]
+    shown, cap, value_w = _plan_columns(columns, values, rank, grid.hide_zeros, width - label_width - 1)
     lo, hi = min(0.0, float(values.min(initial=0))), float(values.max(initial=0))
     table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, header_style="bold")
     table.add_column(Text(grid.row_header, overflow="ellipsis"), width=label_width, no_wrap=True, style="bold")
-    names = [_abbrev(str(sub.columns[i]), cap) for i in shown]
+    names = [_abbrev(columns[i], cap) for i in shown]
     widths = [max(value_w[i], len(n)) for i, n in zip(shown, names)]
     for name, w in zip(names, widths):
         table.add_column(Text(name), justify="right", no_wrap=True, min_width=w)
@@ -163,6 +165,12 @@ def _label_fields(label) -> list[str]:
     return [label] if isinstance(label, str) else list(label)
 
 
+def number(v: float) -> str:
+    """A number for the text formats, exact: 1, 0.4, 0.30000000000000004."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
 def delimited(grid: Grid, sep: str) -> str:
     """CSV (sep ',') or TSV (sep '\\t'): a header row, then label field(s) and values."""
     out = io.StringIO()
@@ -171,7 +179,7 @@ def delimited(grid: Grid, sep: str) -> str:
     headers = grid.row_header.split(", ") if width > 1 else [grid.row_header or "row"]
     writer.writerow(headers[:width] + [str(c) for c in grid.columns])
     for label, row in zip(grid.rows, grid.dense()):
-        writer.writerow(_label_fields(label) + [repr(float(v)) if v % 1 else str(int(v)) for v in row])
+        writer.writerow(_label_fields(label) + [number(v) for v in row])
     return out.getvalue()
 
 
@@ -180,18 +188,16 @@ def markdown(grid: Grid) -> str:
     head = [grid.row_header or " "] + [str(c) for c in grid.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(grid.columns)) + "|"]
     for label, row in zip(grid.rows, grid.dense()):
-        lines.append("| " + " | ".join([label_text(label)] + [f"{float(v):g}" for v in row]) + " |")
+        lines.append("| " + " | ".join([label_text(label)] + [number(v) for v in row]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def records(rows: list, cols: list, vals: np.ndarray, sep: str | None) -> str:
-    """Sparse (row, column, value) records: JSON lines when sep is None, else delimited."""
-    if sep is None:
-        return "".join(json.dumps({"row": r, "column": c, "value": float(v)}) + "\n" for r, c, v in zip(rows, cols, vals))
+def records(rows: list, cols: list, vals: np.ndarray, sep: str) -> str:
+    """Sparse (row, column, value) records, delimited by ``sep``."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\n")
     writer.writerow(["row", "column", "value"])
-    writer.writerows((label_text(r), c, float(v)) for r, c, v in zip(rows, cols, vals))
+    writer.writerows((label_text(r), c, number(v)) for r, c, v in zip(rows, cols, vals))
     return out.getvalue()
 
 
@@ -207,7 +213,3 @@ def _jsonable(obj):
         return obj.item()
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
-
-def stack(*parts) -> Group:
-    """Several renderables shown one under the other."""
-    return Group(*parts)
