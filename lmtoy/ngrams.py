@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from lmtoy.corpus import Corpus, Vocabulary
 from lmtoy.errors import CorpusError, VocabularyError
 
 KINDS = ("first-order", "second-order", "skips")
-_CHUNK = 1 << 22  # skip events generated per batch: bounds peak memory
+_CHUNK = 1 << 20  # skip events generated per batch: bounds peak memory
 
 
 @dataclass(frozen=True)
@@ -122,21 +123,17 @@ def _aggregate(codes: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarra
     """Sum the weights of equal codes: (unique codes (U,), sums (U,)).
 
     ``weights`` None means every event weighs 1. codes [5, 2, 5] -> [2, 5], [1, 2].
+    Weights are summed in event order, as a plain loop over the events would.
     """
     if weights is None:
-        unique, counts = np.unique(codes, return_counts=True)
-        return unique, counts.astype(np.float64)
+        ordered = np.sort(codes)
+        first = np.flatnonzero(np.diff(ordered, prepend=-1))  # (U,) codes are >= 0
+        return ordered[first], np.diff(np.r_[first, len(codes)]).astype(np.float64)
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
-    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return ordered[first], np.add.reduceat(weights[order], first)
-
-
-def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Combine the (codes, sums) of several batches into one."""
-    if len(parts) == 1:
-        return parts[0]
-    return _aggregate(np.concatenate([c for c, _ in parts]), np.concatenate([s for _, s in parts]))
+    new = np.diff(ordered, prepend=-1) != 0  # (M,) the first event of each code
+    sums = np.bincount(np.cumsum(new) - 1, weights=weights[order])
+    return ordered[new], sums.astype(np.float64, copy=False)  # bincount([]) is int
 
 
 def _build(kind, corpus: Corpus, codes, sums, k: int, window=None) -> TransitionModel:
@@ -192,47 +189,73 @@ def skips(corpus: Corpus, window: int | None = None) -> TransitionModel:
     if window is not None and window < 1:
         raise CorpusError(f"window must be at least 1, got {window}")
     _check_codes(corpus)
-    reach = _skip_reach(corpus, window)  # (T,)
-    parts = [_skip_batch(corpus, reach, lo, hi) for lo, hi in _batches(corpus, reach)]
-    unique, sums = _merge(parts) if parts else (np.zeros(0, np.int64), np.zeros(0))
+    by_word = _by_word(corpus)  # (T,)
+    reach = _skip_reach(corpus, by_word, window)  # (T,)
+    earlier = by_word[reach[by_word] > 0]  # (P,) positions that start skip events
+    pairs = corpus.ids[:-1] * len(corpus.vocabulary) + corpus.ids[1:]  # (T-1,) (recent, next) codes
+    batches = _batches(corpus.ids[earlier], reach[earlier])
+    parts = [_skip_batch(corpus, reach, pairs, earlier[lo:hi]) for lo, hi in batches]
+    # batches hold whole earlier words in order, so their codes are already sorted
+    unique = np.concatenate([np.zeros(0, np.int64), *(codes for codes, _ in parts)])
+    sums = np.concatenate([np.zeros(0), *(counts for _, counts in parts)])
     return _build("skips", corpus, unique, _scale(corpus, sums), 2, window)
 
 
-def _skip_reach(corpus: Corpus, window: int | None) -> np.ndarray:  # (T,)
+def _by_word(corpus: Corpus) -> np.ndarray:  # (T,)
+    """Positions grouped by word, ascending within a word (a radix sort when N <= 65536)."""
+    ids = corpus.ids
+    return np.argsort(ids.astype(np.uint16) if len(corpus.vocabulary) <= 1 << 16 else ids, kind="stable")
+
+
+def _skip_reach(corpus: Corpus, by_word: np.ndarray, window: int | None) -> np.ndarray:  # (T,)
     """For each position j, how many later positions i take word j as an earlier word.
 
     Position i (which needs a next word) counts when j < i <= the next occurrence
     of the same word, i <= end - 2 and, with a window, i - j <= window.
+    ``by_word`` lists the positions grouped by word, ascending within a word.
     """
-    ids, sid, n = corpus.ids, corpus.sentence_of, len(corpus.vocabulary)
+    ids, sid = corpus.ids, corpus.sentence_of
     t = np.arange(len(ids))
-    key = sid * n + ids
-    order = np.argsort(key, kind="stable")
-    again = key[order[1:]] == key[order[:-1]]
+    a, b = by_word[:-1], by_word[1:]
+    again = (ids[a] == ids[b]) & (sid[a] == sid[b])  # b is the next occurrence of a's word
     next_same = np.full(len(ids), np.iinfo(np.int64).max)
-    next_same[order[:-1][again]] = order[1:][again]
+    next_same[a[again]] = b[again]
     last = np.minimum(next_same, corpus.starts[1:][sid] - 2)
     if window is not None:
         last = np.minimum(last, t + window)
     return np.maximum(last - t, 0)
 
 
-def _batches(corpus: Corpus, reach: np.ndarray) -> list[tuple[int, int]]:
-    """Token ranges on sentence boundaries, each with about _CHUNK skip events."""
-    before = np.r_[0, np.cumsum(reach)][corpus.starts]  # (S+1,) events before each sentence
-    cuts = np.unique(np.searchsorted(before, np.arange(0, before[-1], _CHUNK), side="right") - 1)
-    bounds = np.r_[corpus.starts[cuts], corpus.starts[-1]]
-    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+def _batches(words: np.ndarray, counts: np.ndarray) -> list[tuple[int, int]]:
+    """Slices of ``words`` (sorted) on word boundaries, about _CHUNK events each.
+
+    A batch starts at the word that holds every _CHUNK-th event: words [0, 1, 1, 2],
+    counts [3, 1, 1, 3], _CHUNK 4 -> [(0, 1), (1, 4)].
+    """
+    first = np.flatnonzero(np.diff(words, prepend=-1))  # (W,) where each word starts
+    events = np.r_[0, np.cumsum(counts)]  # (P+1,) events before each position
+    cuts = np.searchsorted(events[first], np.arange(0, events[-1], _CHUNK), side="right") - 1
+    bounds = np.r_[first[np.unique(cuts)], len(words)]
+    return [(int(lo), int(hi)) for lo, hi in pairwise(bounds)]
 
 
-def _skip_batch(corpus: Corpus, reach: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Counted (earlier, recent, next) codes of the tokens lo:hi."""
-    ids, n = corpus.ids, len(corpus.vocabulary)
-    count = reach[lo:hi]
-    j = np.repeat(np.arange(lo, hi), count)  # (M,) earlier positions
-    i = j + 1 + np.arange(len(j)) - np.repeat(np.cumsum(count) - count, count)  # (M,) recent
-    codes = (ids[j] * n + ids[i]) * n + ids[i + 1]
-    return _aggregate(codes, _event_weights(corpus, corpus.sentence_of[j]))
+def _skip_batch(
+    corpus: Corpus, reach: np.ndarray, pairs: np.ndarray, earlier: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counted (earlier, recent, next) codes of the events of the ``earlier`` positions (P,).
+
+    Earlier position j starts events at recent positions j+1 .. j+reach[j];
+    ``pairs`` (T-1,) holds each position's (recent, next) code, recent * N + next.
+    """
+    n = len(corpus.vocabulary)
+    count = reach[earlier]  # (P,)
+    start = np.cumsum(count) - count  # (P,) where each position's events begin
+    recent = np.repeat(earlier + 1 - start, count)  # (M,)
+    recent += np.arange(len(recent))
+    codes = np.repeat(corpus.ids[earlier] * (n * n), count)  # (M,)
+    codes += pairs[recent]
+    weights = _event_weights(corpus, np.repeat(corpus.sentence_of[earlier], count))
+    return _aggregate(codes, weights)
 
 
 def _check_codes(corpus: Corpus) -> None:
