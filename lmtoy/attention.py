@@ -39,6 +39,12 @@ class Vote:
     totals: np.ndarray
 
 
+def winner(scores: np.ndarray) -> int | None:  # (N,) -> int or None
+    """The index of the highest score (the first on a tie); None when no score is above 0."""
+    best = int(np.argmax(scores))
+    return best if scores[best] > 0 else None
+
+
 def margin(scores: np.ndarray) -> float:  # (N,) -> float
     """The winner's score minus the runner-up's: [4, 5, 0] -> 1."""
     top = np.sort(scores)[-2:]

@@ -106,11 +106,17 @@ def complete(ladder: Ladder, kind: str, ids: np.ndarray, steps: int, rng=None, t
     for _ in range(steps):
         scores = next_scores(ladder, kind, np.array(seq))
         if scores is None:
-            word = ladder.corpus.vocabulary.words[seq[-1]]
-            return Completion(generated, shown, f"nothing follows '{word}' under the {kind} model")
+            return Completion(generated, shown, dead_end(ladder, kind, seq))
         nxt = choose(scores.values, rng, temperature, top_k)
         seq.append(nxt)
         generated.append(nxt)
         shown.append(scores)
     return Completion(generated, shown)
 
+
+
+def dead_end(ladder: Ladder, kind: str, seq) -> str:
+    """Why nothing follows: 'nothing follows 'please' under the first-order model'."""
+    words = ladder.corpus.vocabulary.words
+    what = f"the pair ({words[seq[-2]]}, {words[seq[-1]]})" if kind == "second-order" else f"'{words[seq[-1]]}'"
+    return f"nothing follows {what} under the {kind} model"

@@ -23,7 +23,10 @@ Example: ``parse_corpus("20% show me.\\nShow it!")`` has the sentences
 from __future__ import annotations
 
 import difflib
+import functools
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,8 +38,8 @@ from lmtoy.errors import CorpusError, VocabularyError
 BUNDLED = Path(__file__).parent / "corpora"
 
 _TOKEN = re.compile(r"'*\w[\w']*|[.!?\n]")  # words, sentence ends, segment ends
-_WEIGHT_LIKE = re.compile(r"[-+]?[\d.]*\d[\d.]*[%x]")
-_WEIGHT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([%x])")
+_WEIGHT_LIKE = re.compile(r"[-+]?[\d.,]*\d[\d.,]*[%xX]")
+_WEIGHT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([%xX])")
 _DROP_ENDS = str.maketrans(".!?", "   ")
 _ENDS = (".", "!", "?")
 
@@ -124,11 +127,25 @@ def tokenize(text: str, keep_case: bool = False) -> list[str]:
 
 def _tokens(text: str, keep_case: bool) -> list[str]:
     text = text.replace("’", "'").replace("_", " ")
-    if keep_case:
-        return _TOKEN.findall(text)
     if text.isascii():  # lower-casing the whole text is the same, and faster
-        return _TOKEN.findall(text.lower())
-    return [t.lower() for t in _TOKEN.findall(text)]
+        return _TOKEN.findall(text if keep_case else text.lower())
+    tokens = _unicode_token().findall(unicodedata.normalize("NFC", text))
+    return tokens if keep_case else [t.lower() for t in tokens]
+
+
+@functools.cache
+def _unicode_token() -> re.Pattern:
+    """Like _TOKEN, but a word also holds the combining marks of its letters (Unicode
+    category M, in the Basic Multilingual Plane): 'nai\u0308ve' and Hindi stay whole."""
+    marks = [c for c in map(chr, range(0x300, 0x10000)) if unicodedata.category(c)[0] == "M"]
+    ranges, start = [], None
+    for a, b in zip(marks, marks[1:] + [None]):
+        start = start or a
+        if b is None or ord(b) != ord(a) + 1:
+            ranges.append(f"{start}-{a}" if start != a else a)
+            start = None
+    cls = "".join(ranges)
+    return re.compile(rf"['{cls}]*\w[\w'{cls}]*|[.!?\n]")
 
 
 def _ascii_table(lower: bool) -> bytes:
@@ -179,8 +196,10 @@ def _parse_weight(first: str, line: int) -> float | None:
     if match is None:
         problem = "is negative" if first.startswith("-") else "is not a valid weight"
         raise CorpusError(f"line {line}: weight '{first}' {problem} (expected e.g. 20%, 0.4x, 3x)")
-    value = float(match.group(1))
-    return value / 100 if match.group(2) == "%" else value
+    value = float(match.group(1)) / (100 if match.group(2) == "%" else 1)
+    if not math.isfinite(value) or value > 1e300:
+        raise CorpusError(f"line {line}: weight '{first[:20]}{'…' * (len(first) > 20)}' is too large")
+    return value
 
 
 def _segments(text: str, join_lines: bool) -> tuple[list[str], list[float]]:
@@ -234,7 +253,7 @@ def parse_corpus(
         raise CorpusError(f"{name}: {error}") from None
     words, stream = _token_ids("\n".join(texts), keep_case)
     if not words:
-        raise CorpusError(f"{name}: no words found (the corpus is empty or has only comments)")
+        raise CorpusError(f"{name}: no words found (the corpus is empty, has only comments, or every line weighs 0)")
     is_word = stream >= 0
     segment = np.cumsum(stream == -2)  # (T_all,) segment of each token
     previous_end = np.ones_like(is_word)
@@ -252,6 +271,8 @@ def _decode(data: bytes, name: str) -> str:
     except UnicodeDecodeError as error:
         head = data[: error.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         line = head.count(b"\n") + 1
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise CorpusError(f"{name}: the text is UTF-16, not UTF-8: save it as UTF-8") from None
         raise CorpusError(f"{name}: line {line}: invalid UTF-8 (byte 0x{data[error.start]:02x})") from None
 
 

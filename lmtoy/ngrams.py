@@ -26,6 +26,7 @@ from lmtoy.corpus import Corpus, Vocabulary
 from lmtoy.errors import CorpusError, VocabularyError
 
 KINDS = ("first-order", "second-order", "skips")
+MAX_SKIP_EVENTS = 150_000_000  # (earlier, recent, next) events a skip model counts at most (~11M per 1M words of prose)
 _CHUNK = 1 << 20  # skip events generated per batch: bounds peak memory
 
 
@@ -191,6 +192,7 @@ def skips(corpus: Corpus, window: int | None = None) -> TransitionModel:
     _check_codes(corpus)
     by_word = _by_word(corpus)  # (T,)
     reach = _skip_reach(corpus, by_word, window)  # (T,)
+    _check_events(corpus, int(reach.sum()), window)
     earlier = by_word[reach[by_word] > 0]  # (P,) positions that start skip events
     pairs = corpus.ids[:-1] * len(corpus.vocabulary) + corpus.ids[1:]  # (T-1,) (recent, next) codes
     batches = _batches(corpus.ids[earlier], reach[earlier])
@@ -256,6 +258,17 @@ def _skip_batch(
     codes += pairs[recent]
     weights = _event_weights(corpus, np.repeat(corpus.sentence_of[earlier], count))
     return _aggregate(codes, weights)
+
+
+def _check_events(corpus: Corpus, events: int, window: int | None) -> None:
+    """Refuse a skip model whose feature events would not fit in memory."""
+    if events > MAX_SKIP_EVENTS:
+        longest = int(corpus.lengths.max())
+        raise CorpusError(
+            f"{corpus.name}: {events:,} skip features to count (more than {MAX_SKIP_EVENTS:,}; the longest sentence "
+            f"has {longest:,} words): use --window K (e.g. --window 20), or check that "
+            "sentences end where they should"
+        )
 
 
 def _check_codes(corpus: Corpus) -> None:

@@ -111,7 +111,12 @@ def test_compare_ladder(run_json):
     (["vote", "program_log", "--prompt", "..."], 2, "has no words"),
     (["vote", "program_log", "--prompt", PROGRAM, "--keep", "battery"], 2, "'earlier,recent'"),
     (["complete", "show_me", "--prompt", "show", "--steps", "-1"], 2, "negative"),
-    (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "0"], 2, "must be above 0"),
+    (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "0"], 2, "must be a number above 0"),
+    (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "nan"], 2, "must be a number above 0"),
+    (["complete", "show_me", "--prompt", "show", "--seed", "1"], 2, "add --sample"),
+    (["attend", "program_log", "--query", "ran down"], 2, "give one"),
+    (["vote", "program_log", "--prompt", "ran"], 1, "one-word prompt"),
+    (["complete", "show_me", "--prompt", "show yuo my"], 1, "'yuo'"),
     (["complete", "show_me", "--prompt", "show", "--model", "nine"], 2, "nine"),
     (["attend", "program_log", "--query", "rann"], 1, "did you mean ran"),
 ])
@@ -124,3 +129,30 @@ def test_bad_input(run, args, code, message):
 def test_ignore_unknown(run_json):
     data = run_json("vote", "program_log", "--prompt", "check the rocket battery ran", "--ignore-unknown")
     assert [f[0] for f in data["features"]] == ["check", "the", "battery"]
+
+
+def test_vote_csv_rows_line_up(run):
+    """Every CSV row has the same label fields, so totals sit under their words."""
+    import csv
+    import io
+
+    out = run("vote", "program_log", "--prompt", PROGRAM, "--auto-mask", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    totals = next(r for r in rows if r["earlier"] == "totals")
+    unmasked = next(r for r in rows if r["earlier"] == "unmasked totals")
+    assert (totals["down"], totals["please"]) == ("0", "1") and (unmasked["down"], unmasked["please"]) == ("4", "5")
+    assert next(r for r in rows if r["earlier"] == "check")["please"] == "0"  # masked out
+
+
+def test_no_prediction_when_every_score_is_zero(run, run_json):
+    data = run_json("feedforward", "program_log", "--prompt", "the battery and the program ran")
+    assert data["prediction"] is None and data["post_relu"] == [0, 0]
+    assert "no feature fired" in plain(run("feedforward", "program_log", "--prompt", "the battery and the program ran").stdout)
+    data = run_json("vote", "program_log", "--prompt", PROGRAM, "--auto-mask", "--min-gain", "1")
+    assert data["prediction"] is None and not any(data["totals"].values())
+
+
+def test_tie_is_named(run, run_json):
+    data = run_json("vote", "program_log", "--prompt", PROGRAM, "--window", "2")
+    assert data["window"] == 2 and data["margin"] == 0 and data["features"] == [["whether", "ran"], ["it", "ran"]]
+    assert "a tie" in plain(run("vote", "program_log", "--prompt", PROGRAM, "--window", "2").stdout)

@@ -168,7 +168,7 @@ def test_first_order_matches_counter(run, tmp_path, via):
 
 def test_csv_tsv_markdown(run):
     csv_out = run("second-order", "battery", "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "earlier,recent,battery,check,down,please,program,ran,the,whether" or csv_out[0].startswith("pair")
+    assert csv_out[0] == "previous,recent,battery,check,down,please,program,ran,the,whether"
     assert "whether,the,0.4,0,0,0,0.6,0,0,0" in csv_out
     tsv = run("first-order", "show_me", "--format", "tsv").stdout.splitlines()
     assert tsv[4] == "my\t0.2\t0.3\t0\t0\t0.5\t0\t0"
@@ -197,7 +197,21 @@ def test_table_notes_hidden_rows(run):
 def test_svg(run, tmp_path):
     path = tmp_path / "m.svg"
     assert run("first-order", "show_me", "--svg", path).exit_code == 0
-    assert path.read_text().startswith("<svg")
+    assert path.read_text().startswith("<svg") and "directories" in path.read_text()
+    other = tmp_path / "j.svg"
+    assert run("first-order", "show_me", "--svg", other, "--format", "json").stdout.startswith("{")
+    assert other.read_text().startswith("<svg")
+
+
+def test_svg_unwritable_fails_before_output(run, tmp_path):
+    result = run("first-order", "show_me", "--svg", tmp_path / "no" / "such" / "dir.svg")
+    assert result.exit_code == 2 and result.stdout == "" and "cannot write" in result.stderr
+
+
+def test_version(run):
+    from lmtoy import __version__
+
+    assert run("--version").stdout.strip() == f"lmtoy {__version__}"
 
 
 # Bad input ---------------------------------------------------------------------------------
@@ -217,6 +231,8 @@ def test_svg(run, tmp_path):
         (["skips", "-"], "1.2.3x bad\n", 1, "line 1: weight '1.2.3x'"),
         (["skips", "program_log", "--window", "0"], None, 2, "--window"),
         (["first-order", "show_me", "--sparse"], None, 2, "--sparse"),
+        (["first-order", "show_me", "--word", "my files"], None, 2, "give one"),
+        (["onehot", "my files", "--corpus", "show_me", "--mix", "files=nan"], None, 2, "finite weight"),
     ],
 )
 def test_bad_input(run, args, input, code, message):

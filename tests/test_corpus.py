@@ -30,10 +30,16 @@ def words(text: str | bytes, **options) -> list[list[str]]:
 
 
 def reference_tokens(text: str, keep_case: bool = False) -> list[str]:
-    """Maximal runs of letters, digits and apostrophes with at least one letter or digit."""
+    """Maximal runs of letters, digits, apostrophes and (BMP) combining marks with at least
+    one letter or digit, in NFC."""
+    import unicodedata
+
+    def marked(char: str) -> bool:
+        return unicodedata.category(char)[0] == "M" and ord(char) < 0x10000
+
     tokens, run = [], ""
-    for char in text + " ":
-        if char.isalnum() or char in "'’":
+    for char in unicodedata.normalize("NFC", text) + " ":
+        if char.isalnum() or char in "'’" or marked(char):
             run += char
         else:
             if any(c.isalnum() for c in run):
@@ -46,7 +52,7 @@ def reference_weight(first: str) -> float | None:
     """The weight of a valid weight token (20%, 0.4x, 3x), None for anything else."""
     number, unit = first[:-1], first[-1:]
     digits = number.replace(".", "", 1)
-    if unit not in ("%", "x") or not digits.isdigit() or not digits.isascii():
+    if unit not in ("%", "x", "X") or not digits.isdigit() or not digits.isascii():
         return None
     return float(number) / (100 if unit == "%" else 1)
 
@@ -344,3 +350,39 @@ def test_ascii_fast_path_agrees_with_tokenize(text):
         return
     assert [corpus.vocabulary.words[i] for i in corpus.ids] == tokenize(text)
     assert list(corpus.vocabulary.words) == sorted(set(tokenize(text)))
+
+
+# -- later additions: marks, weights, encodings ------------------------------------------
+
+
+def test_combining_marks_stay_in_their_word():
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Naïve résumé, naïve")
+    assert tokenize(decomposed) == ["naïve", "résumé", "naïve"]  # NFC: one word type
+    assert tokenize("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
+
+
+@pytest.mark.parametrize("line, weight", [("3X show me", 3.0), ("20% show me", 0.2)])
+def test_weight_units(line, weight):
+    corpus = parse_corpus(line)
+    assert corpus.weights.tolist() == [weight]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("1,5x show", "line 1: weight '1,5x' is not a valid weight"),
+    ("9" * 400 + "x show", "is too large"),
+])
+def test_bad_weights(line, message):
+    with pytest.raises(CorpusError, match=message):
+        parse_corpus(line)
+
+
+def test_utf16_is_named():
+    with pytest.raises(CorpusError, match="UTF-16"):
+        parse_corpus("hello there".encode("utf-16"))
+
+
+def test_all_zero_weights():
+    with pytest.raises(CorpusError, match="every line weighs 0"):
+        parse_corpus("0% a b\n0x c d")

@@ -381,3 +381,12 @@ def test_skips_with_window_one_are_the_second_order_model(lines):
     one, pairs = skips(corpus, window=1), second_order(corpus)
     for field in ("keys", "indptr", "cols", "counts"):
         assert np.array_equal(getattr(one, field), getattr(pairs, field)), field
+
+
+def test_skip_events_are_bounded(monkeypatch):
+    """A giant sentence is refused with a pointer to --window, before any counting."""
+    monkeypatch.setattr(ngrams, "MAX_SKIP_EVENTS", 100)
+    corpus = parse_corpus(" ".join(f"w{i}" for i in range(40)))
+    with pytest.raises(CorpusError, match="--window"):
+        ngrams.skips(corpus)
+    assert ngrams.skips(corpus, window=2).n_rows == 2 * 38 - 1

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from lmtoy.cli.common import app
-from lmtoy.cli import attention, counted, tour  # noqa: F401  (registers the commands)
+from lmtoy.cli import counted, attention, tour  # noqa: F401, I001  (registers the commands, in this order)
 
 
 def main() -> None:
     """Entry point: run the app; a closed pipe (``| head``) or Ctrl-C ends quietly."""
+    if hasattr(signal, "SIGPIPE"):  # like cat or grep: a closed pipe ends the process silently
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         app()
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -9,7 +10,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
-    split_words, stderr,
+    one_word, split_words, stderr,
 )
 
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
@@ -18,7 +19,7 @@ MinGain = Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="A 
 IgnoreUnknown = Annotated[bool, typer.Option("--ignore-unknown", help="Skip models: ignore earlier prompt words that are not in the vocabulary.")]
 
 
-def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool):
+def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_ignore: bool = True):
     """The prompt's words and ids; unknown words are an error (or dropped, except the last)."""
     import numpy as np
 
@@ -29,7 +30,7 @@ def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool):
     unknown = [w for w in words if w not in vocab]
     if unknown and not (ignore_unknown and words[-1] in vocab):
         hint = vocab.suggest(unknown[0]) if len(unknown) == 1 else ""
-        extra = "" if ignore_unknown else " (--ignore-unknown drops earlier ones)"
+        extra = " (--ignore-unknown drops earlier ones)" if can_ignore and not ignore_unknown else ""
         raise VocabularyError(f"not in the vocabulary: {', '.join(repr(w) for w in unknown)}{hint}{extra}")
     if unknown:
         stderr().print(f"ignoring words not in the vocabulary: {', '.join(unknown)}", style="dim")
@@ -81,12 +82,15 @@ def vote(
     if not len(v.rows):
         from lmtoy.errors import VocabularyError
 
-        raise VocabularyError(f"no feature of this prompt was seen in the corpus: '{words[-1]}' never follows an earlier word with a next word")
+        if len(words) == 1:
+            raise VocabularyError("a one-word prompt has no earlier words, so no features: give two words or more")
+        raise VocabularyError(f"no feature of this prompt was seen in the corpus: no (earlier word, '{words[-1]}') "
+                              "was ever followed by a word")
     if auto_mask:
         v = attention.masked(v, attention.auto_mask(v, attention.informative(model, first_order(c), min_gain)))
     elif keep:
         v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case)))
-    emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask)), fmt, svg=svg)
+    emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask), window), fmt, svg=svg)
 
 
 def _keep_mask(vocab, v, pairs: list[list[str]]):
@@ -123,7 +127,7 @@ def attend(
     from lmtoy.render.attention import attend_view
 
     c = load_corpus(corpus, join_lines, keep_case)
-    (word,) = split_words(query, "--query", keep_case)[-1:]
+    word = one_word(query, "--query", keep_case)
     word_id = c.vocabulary.id(word)
     model = skips(c, window)
     k = attention.mask_matrix(model, attention.informative(model, first_order(c), min_gain))
@@ -191,12 +195,13 @@ def complete(
 
     if steps < 0:
         bad_option(f"{steps} is negative; give 0 or more", "--steps")
-    if temperature <= 0:
-        bad_option(f"{temperature:g} must be above 0", "--temperature")
+    if not temperature > 0 or not math.isfinite(temperature):
+        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
     if not sample and (seed is not None or top_k is not None or temperature != 1.0):
         bad_option("--temperature, --top-k and --seed shape sampling: add --sample", "--sample")
     c = load_corpus(corpus, join_lines, keep_case)
-    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and model in (Model.skips, Model.masked_skips))
+    skip_model = model in (Model.skips, Model.masked_skips)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model)
     rng = np.random.default_rng(seed) if sample else None
     result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature, top_k)
     emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
@@ -215,12 +220,12 @@ def compare(
     svg: Svg = None,
 ):
     """The model ladder: next-word prediction and margin under each counted model, side by side."""
-    from lmtoy.complete import MODELS, Ladder, next_scores
+    from lmtoy.complete import MODELS, Ladder, dead_end, next_scores
     from lmtoy.errors import UsageError
     from lmtoy.render.attention import ladder_view
 
     c = load_corpus(corpus, join_lines, keep_case)
-    words, ids = _prompt_ids(c, prompt, keep_case, False)
+    words, ids = _prompt_ids(c, prompt, keep_case, False, False)
     ladder = Ladder(c, window, min_gain)
     results = {}
     for kind in MODELS:
@@ -228,5 +233,5 @@ def compare(
             scores = next_scores(ladder, kind, ids)
         except UsageError as error:
             scores = str(error)
-        results[kind] = scores if scores is not None else f"nothing follows '{words[-1]}' here"
+        results[kind] = scores if scores is not None else dead_end(ladder, kind, ids)
     emit(ladder_view(c.vocabulary.words, words, results), fmt, svg=svg)

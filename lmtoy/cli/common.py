@@ -30,6 +30,21 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from lmtoy import __version__
+
+        print(f"lmtoy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Run the worked examples of 'Transformers from Scratch' in a terminal."""
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -63,6 +78,8 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except LmtoyError as error:
             fail(str(error), error.exit_code)
+        except MemoryError:
+            fail("out of memory: try a smaller corpus, or --window K for skip features")
 
     return wrapper
 
@@ -113,6 +130,14 @@ def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = 
     return read_corpus(path, join_lines=join_lines, keep_case=keep_case)
 
 
+def one_word(text: str, option: str, keep_case: bool = False) -> str:
+    """The single word an option names; none or several is a usage error."""
+    words = split_words(text, option, keep_case)
+    if len(words) != 1:
+        bad_option(f"'{text}' is {len(words)} words; give one", option)
+    return words[0]
+
+
 def split_words(text: str, option: str, keep_case: bool = False) -> list[str]:
     """The words of an option value (tokenized like a corpus); empty is a usage error."""
     from lmtoy.corpus import tokenize
@@ -129,11 +154,12 @@ def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = Non
 
     if sparse and fmt not in (Format.json, Format.csv, Format.tsv):
         bad_option("--sparse writes records: use it with --format json, csv or tsv", "--sparse")
-    if fmt is Format.table:
+    text = None if fmt is Format.table else view.text(fmt.value, sparse)  # may refuse: before any output
+    if svg is not None:
+        write_svg(view.table(80, max_rows), svg)
+    if text is None:
         out = stdout()
         out.print(view.table(out.width, max_rows))
-        if svg is not None:
-            write_svg(view.table(80, max_rows), svg)
         return
-    sys.stdout.write(view.text(fmt.value, sparse))
+    sys.stdout.write(text)
     sys.stdout.flush()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Optional
 
 import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg,
-    app, bad_option, emit, handle_errors, load_corpus, split_words,
+    app, bad_option, emit, handle_errors, load_corpus, one_word, split_words,
 )
 
 ALL_ROWS_LIMIT = 10_000  # pair rows --all-rows will show
@@ -61,8 +62,8 @@ def _parse_mix(mix: str | None, words: list[str]) -> dict[str, float] | None:
             out[word.strip().lower()] = float(value)
         except ValueError:
             bad_option(f"'{item}' is not word=weight", "--mix")
-        if not sep:
-            bad_option(f"'{item}' is not word=weight", "--mix")
+        if not sep or not math.isfinite(out[word.strip().lower()]):
+            bad_option(f"'{item}' is not word=weight with a finite weight", "--mix")
     for word in out:
         _word_id(words, word)
     return out
@@ -87,7 +88,7 @@ def first_order_cmd(
     model = first_order(load_corpus(corpus, join_lines, keep_case))
     if word is None:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
-    (word,) = split_words(word, "--word")[:1]
+    word = one_word(word, "--word", keep_case)
     emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows)
 
 
@@ -112,9 +113,9 @@ def second_order_cmd(
 
     model = second_order(load_corpus(corpus, join_lines, keep_case))
     if words is not None:
-        pair = split_words(words, "--words")
+        pair = split_words(words, "--words", keep_case)
         if len(pair) != 2:
-            bad_option(f"'{words}' is {len(pair)} words; give two, e.g. 'battery ran'", "--words")
+            bad_option(f"'{words}' is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
         return emit(model_view(model, np.array([lookup(model, pair)])), fmt, sparse, svg, max_rows)
     if not all_rows:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
@@ -125,7 +126,7 @@ def second_order_cmd(
             f"--all-rows would show {model.possible_rows:,} pair rows (N = {len(model.vocabulary):,}); "
             f"the limit is {ALL_ROWS_LIMIT:,}: drop --all-rows to see the {model.n_rows:,} observed rows"
         )
-    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=0)
+    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=max_rows if max_rows != 40 else 0)
 
 
 @app.command()
@@ -148,7 +149,7 @@ def skips(
     model = build_skips(load_corpus(corpus, join_lines, keep_case), window)
     if word is None:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
-    (recent,) = split_words(word, "--word")[:1]
+    recent = one_word(word, "--word", keep_case)
     rows = model.rows_with_recent(model.vocabulary.id(recent))
     if not len(rows):
         from lmtoy.errors import VocabularyError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Callable, NamedTuple
 
@@ -157,6 +158,17 @@ STEPS += [
 ]
 
 
+def shell_lines(command: str, width: int = 80) -> str:
+    """'$ command', broken before options with '\\' continuations so that it fits and still pastes."""
+    lines = ["$"]
+    for part in re.split(r" (?=--)", command):
+        if len(lines[-1]) + 1 + len(part) > width - 2 and lines[-1] != "$":
+            lines[-1] += " \\"
+            lines.append("   ")
+        lines[-1] += " " + part
+    return "\n".join(lines)
+
+
 @app.command()
 @handle_errors
 def tour(
@@ -177,7 +189,7 @@ def tour(
     for i, step in enumerate(steps):
         out.print(Rule(Text(step.section, style="bold"), align="left"))
         out.print(Text(step.caption))
-        out.print(Text(f"$ {step.command}", style="cyan"))
+        out.print(Text(shell_lines(step.command, out.width), style="cyan"), soft_wrap=True)
         out.print(step.view().table(out.width))
         out.print()
         if interactive and i + 1 < len(steps):

@@ -6,7 +6,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from lmtoy.attention import FeedForward, Vote, margin
+from lmtoy.attention import FeedForward, Vote, margin, winner
 from lmtoy.complete import Completion
 from lmtoy.render.matrix import Grid, fmt
 from lmtoy.render.views import View
@@ -16,12 +16,17 @@ def _pairs(words, features) -> list[list[str]]:
     return [[words[a], words[b]] for a, b in features]
 
 
-def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool) -> View:
-    """The feature-voting table: features x next words, totals, winner and margin."""
+def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool, window: int | None = None) -> View:
+    """The feature-voting table: features x next words, totals, winner and margin.
+
+    csv/tsv/markdown write the (masked) feature rows, the totals, and with a mask the unmasked totals.
+    """
     features = _pairs(words, v.features)
     names = list(words)
     rank = v.unmasked_totals
     parts = [f"[bold]Prompt:[/] {' '.join(prompt)}  ->  {len(features)} active features (earlier word, '{prompt[-1]}')"]
+    if window is not None:
+        parts.append(f"[dim]window {window}: only earlier words at most {window} back are active[/]")
     parts.append(Grid.of(v.values, features, names, title="Each active feature's row votes for the next word",
                          row_header="feature", col_rank=rank))
     totals = [v.unmasked_totals]
@@ -32,20 +37,32 @@ def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool) 
                              title="The mask, applied element-wise to the feature activities", row_header="feature"))
         totals, labels = [v.unmasked_totals, v.totals], ["unmasked totals", "masked totals"]
     parts.append(Grid.of(np.stack(totals), labels, names, title="Totals: the sum of the (kept) rows", col_rank=rank))
-    parts.append(_verdict(words, v.totals, "prediction") + (
+    parts.append(_verdict(words, v.totals, "prediction", "the mask kept no feature") + (
         _verdict(words, v.unmasked_totals, "   without the mask") if masked else Text("")))
     payload = {
         "prompt": prompt, "features": features, "columns": names, "values": v.values, "mask": v.mask,
         "totals": dict(zip(names, v.totals.tolist())), "unmasked_totals": dict(zip(names, v.unmasked_totals.tolist())),
-        "prediction": words[int(np.argmax(v.totals))], "margin": margin(v.totals),
+        "prediction": _name(words, v.totals), "margin": margin(v.totals), "window": window,
     }
-    main = Grid.of(np.vstack([v.values, v.totals]), features + ["totals"], names, row_header="earlier, recent")
+    rows = [v.values * v.mask[:, None], v.totals] + ([v.unmasked_totals] if masked else [])
+    labels = features + ["totals"] + (["unmasked totals"] if masked else [])
+    main = Grid.of(np.vstack(rows), labels, names, row_header="earlier, recent")
     return View(parts, lambda: payload, main=main)
 
 
-def _verdict(words, totals: np.ndarray, label: str) -> Text:
-    win = int(np.argmax(totals))
-    return Text.assemble((f"{label}: ", "bold"), (words[win], "bold green"), f" (margin {fmt(margin(totals))})")
+def _verdict(words, scores: np.ndarray, label: str, none: str = "every score is 0") -> Text:
+    """'label: word (margin m)', 'label: word (a tie)' or 'label: none (why)'."""
+    win = winner(scores)
+    if win is None:
+        return Text.assemble((f"{label}: ", "bold"), ("none", "bold red"), f" ({none})")
+    m = margin(scores)
+    return Text.assemble((f"{label}: ", "bold"), (words[win], "bold green"),
+                         f" (margin {fmt(m)})" if m else " (a tie: the first in vocabulary order)")
+
+
+def _name(words, scores: np.ndarray) -> str | None:
+    win = winner(scores)
+    return None if win is None else words[win]
 
 
 def attend_view(words: tuple[str, ...], word: str, k: np.ndarray, q: np.ndarray, qkt: np.ndarray) -> View:
@@ -83,12 +100,13 @@ def feedforward_view(words: tuple[str, ...], prompt: list[str], ff: FeedForward,
         Grid.of(ff.w2[:, cand], labels, shown, title="W2: the features' transition rows (their non-zero columns)",
                 row_header="feature", hide_zeros=False),
         Grid.of(out[None, cand], ["ReLU(W1 x) W2"], shown, title="Output", hide_zeros=False),
-        _verdict(words, out, "prediction"),
+        _verdict(words, out, "prediction", "no feature fired: this layer fires a feature only when exactly one of "
+                 + ", ".join(inputs[:-2]) + " is in the prompt"),
     ]
     payload = {
         "prompt": prompt, "inputs": inputs, "features": features, "W1": ff.w1, "x": x, "pre_relu": pre,
         "post_relu": post, "columns": names, "W2": ff.w2, "output": dict(zip(names, out.tolist())),
-        "prediction": words[int(np.argmax(out))],
+        "prediction": _name(words, out),
     }
     return View(parts, lambda: payload, main=Grid.of(out[None, :], ["output"], names))
 
@@ -121,7 +139,7 @@ def ladder_view(words: tuple[str, ...], prompt: list[str], results: dict) -> Vie
             table.add_row(kind, Text(scores, style="dim"), "", "")
             models[kind] = {"prediction": None, "margin": None, "scores": {}, "note": scores}
             continue
-        win, m = int(np.argmax(scores.values)), margin(scores.values)
+        win, m = winner(scores.values), margin(scores.values)
         top = np.argsort(-scores.values, kind="stable")[:3]
         shown = ", ".join(f"{words[i]} {fmt(scores.values[i])}" for i in top if scores.values[i] > 0)
         table.add_row(kind, Text(words[win], style="bold green"), fmt(m) if m else "0 (tie)", shown)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from lmtoy.ngrams import TransitionModel
-from lmtoy.render.matrix import Grid, label_text, records, to_json
+from lmtoy.render.matrix import CELL_LIMIT, Grid, label_text, records, to_json
 from lmtoy.render.views import LazyLabels, View
 
-ROW_HEADERS = {"first-order": "word", "second-order": "pair", "skips": "earlier, recent"}
+ROW_HEADERS = {"first-order": "word", "second-order": "previous, recent", "skips": "earlier, recent"}
+PROBABILITY = (0.0, 1.0)  # every transition matrix is shaded on the same scale
 TITLES = {
     "first-order": "First-order transition matrix: row word -> next word",
     "second-order": "Second-order transition matrix: (word, word) -> next word",
@@ -27,7 +28,16 @@ def model_grid(model: TransitionModel, rows: np.ndarray, title: str | None = Non
         row_header=ROW_HEADERS[model.kind],
         row_rank=model.row_totals[rows],
         col_rank=model.column_totals,
+        scale=PROBABILITY,
+        full_hint=_full_hint(len(rows) * len(model.vocabulary)),
     )
+
+
+def _full_hint(cells: int) -> str:
+    """What shows the hidden part of a matrix of ``cells`` cells."""
+    if cells > CELL_LIMIT:
+        return "--sparse --format csv writes every non-zero entry; --word/--words picks rows"
+    return "--format json|csv|tsv|markdown shows all"
 
 
 def _notes(model: TransitionModel, rows: np.ndarray) -> list[str]:
@@ -72,7 +82,8 @@ def _sparse(model: TransitionModel, rows: np.ndarray):
             return records(labels, cols, model.values[at], sep)
         triples = [[lab, col, float(v)] for lab, col, v in zip(labels, cols, model.values[at])]
         return to_json({"model": model.kind, "fields": ["row", "column", "value"], "records": triples,
-                        "vocabulary": list(words), "observed_rows": model.n_rows, "window": model.window})
+                        "vocabulary": list(words), "observed_rows": model.n_rows, "possible_rows": model.possible_rows,
+                        "window": model.window})
 
     return write
 
@@ -101,7 +112,8 @@ def all_pairs_view(model: TransitionModel) -> View:
         list(words),
         lambda r, c: model.dense(found[r])[:, c],
         title=f"Second-order transition matrix, all {n * n:,} pair rows ({model.n_rows:,} observed)",
-        row_header="pair",
+        row_header=ROW_HEADERS["second-order"],
+        scale=PROBABILITY,
     )
     payload = lambda: _payload(model, found, grid.rows) | {"rows": list(grid.rows)}
     return View([grid], payload, main=grid, sparse=_sparse(model, np.arange(model.n_rows)))
@@ -119,7 +131,9 @@ def lookup_view(model: TransitionModel, word: str, r: int) -> View:
                      col_rank=hot[0], hide_zeros=False)]
     if n <= 12:
         parts += ["[bold]×[/] the transition matrix", model_grid(model, np.arange(model.n_rows), title="")]
-    parts += ["[bold]=[/] the row it pulls out", Grid.of(row, [word], words, title="", col_rank=row)]
+    else:
+        parts.append(f"[bold]×[/] the {n:,} x {n:,} transition matrix [dim](not drawn above 12 words: lmtoy first-order shows it)[/]")
+    parts += ["[bold]=[/] the row it pulls out", Grid.of(row, [word], words, title="", col_rank=row, scale=PROBABILITY)]
     base = model_view(model, np.array([r]))
     return View(parts, lambda: base.payload() | {"onehot": hot[0]}, main=base.main, sparse=base.sparse)
 

@@ -21,7 +21,7 @@ from rich.text import Text
 # viridis, dark to bright: colour-blind safe; text colour chosen for contrast
 RAMP = ("#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725")
 CELL_LIMIT = 10_000_000  # cells a text format writes before it refuses
-MIN_HEADER = 4
+MIN_HEADER = 6  # a header shrinks to this many characters (with …) before columns go
 
 
 def fmt(v: float) -> str:
@@ -59,6 +59,8 @@ class Grid:
     col_rank: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     hide_zeros: bool = True  # a table view may drop all-zero columns to fit
+    scale: tuple[float, float] | None = None  # the values the colour ramp spans (default: the shown ones)
+    full_hint: str = "--format json|csv|tsv|markdown shows all"  # what shows the hidden part
 
     @classmethod
     def of(cls, values: np.ndarray, rows: list, columns: list[str], **kw) -> "Grid":
@@ -80,6 +82,18 @@ def _keep(n: int, k: int, rank: np.ndarray | None) -> np.ndarray:
     if rank is None:
         return np.arange(k)
     return np.sort(np.argsort(-np.asarray(rank), kind="stable")[:k])
+
+
+def _column_rank(grid: Grid, rows: np.ndarray) -> np.ndarray | None:  # (C,)
+    """Rank columns by their mass in the shown rows (ties: the grid's own rank)."""
+    n_cols = len(grid.columns)
+    if not len(rows) or len(rows) * n_cols > 4_000_000:
+        return grid.col_rank
+    mass = np.abs(grid.take(rows, np.arange(n_cols))).sum(axis=0)
+    own = np.zeros(n_cols) if grid.col_rank is None else np.asarray(grid.col_rank, dtype=float)
+    rank = np.empty(n_cols)
+    rank[np.lexsort((own, mass))] = np.arange(n_cols)  # by mass, then own rank
+    return rank
 
 
 def _plan_columns(names: list[str], values: np.ndarray, rank, hide_zeros: bool, room: int):
@@ -117,14 +131,15 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     """The grid as a heat-shaded table that fits ``width`` columns, with its title and notes."""
     n_rows, n_cols = grid.shape
     rows = _keep(n_rows, max_rows if max_rows > 0 else n_rows, grid.row_rank)
-    cols = _keep(n_cols, max(1, (width - 6) // 2), grid.col_rank)  # no more than can ever fit
+    col_rank = _column_rank(grid, rows)
+    cols = _keep(n_cols, max(1, (width - 6) // 2), col_rank)  # no more than can ever fit
     values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))
     labels = [label_text(grid.rows[r]) for r in rows]
     label_width = min(max([len(grid.row_header)] + [len(s) for s in labels]), width // 3)
     columns = [str(grid.columns[c]) for c in cols]
-    rank = None if grid.col_rank is None else np.asarray(grid.col_rank)[cols]
+    rank = None if col_rank is None else np.asarray(col_rank)[cols]
     shown, cap, value_w = _plan_columns(columns, values, rank, grid.hide_zeros, width - label_width - 1)
-    lo, hi = min(0.0, float(values.min(initial=0))), float(values.max(initial=0))
+    lo, hi = grid.scale or (min(0.0, float(values.min(initial=0))), float(values.max(initial=0)))
     table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, header_style="bold")
     table.add_column(Text(grid.row_header, overflow="ellipsis"), width=label_width, no_wrap=True, style="bold")
     names = [_abbrev(columns[i], cap) for i in shown]
@@ -135,18 +150,19 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
         cells = [Text(fmt(values[r, i]).rjust(w), style=_shade(values[r, i], lo, hi)) for i, w in zip(shown, widths)]
         table.add_row(Text(label, overflow="ellipsis"), *cells)
     zeros = sum(1 for i in range(len(cols)) if i not in shown and not values[:, i].any())
-    hidden = _hidden_note(n_rows - len(rows), n_cols - len(shown), zeros)
+    hidden = _hidden_note(n_rows - len(rows), n_cols - len(shown), zeros, grid.full_hint)
     notes = [Text(n, style="dim") for n in grid.notes + ([hidden] if hidden else [])]
     return Group(*([Text(grid.title, style="bold")] if grid.title else []), table, *notes)
 
 
-def _hidden_note(rows: int, cols: int, zeros: int) -> str:
+def _hidden_note(rows: int, cols: int, zeros: int, hint: str) -> str:
     if not rows and not cols:
         return ""
     if rows == 0 and cols == zeros:
         return f"{_count(cols, 'all-zero column')} hidden to fit"
     what = " and ".join(p for p in (_count(rows, "row"), _count(cols, "column")) if p)
-    return f"{what} hidden to fit; --format json|csv|tsv|markdown shows all"
+    some_zero = f" ({zeros:,} of them all zero)" if zeros and cols > zeros else ""
+    return f"{what}{some_zero} hidden to fit; {hint}"
 
 
 def _count(k: int, noun: str) -> str:
@@ -172,14 +188,20 @@ def number(v: float) -> str:
 
 
 def delimited(grid: Grid, sep: str) -> str:
-    """CSV (sep ',') or TSV (sep '\\t'): a header row, then label field(s) and values."""
+    """CSV (sep ',') or TSV (sep '\\t'): a header row, then label field(s) and values.
+
+    A pair label takes two fields (headers from ``row_header`` 'earlier, recent');
+    shorter labels are padded, so every row has the same columns.
+    """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\n")
-    width = len(_label_fields(grid.rows[0])) if grid.rows else 1
-    headers = grid.row_header.split(", ") if width > 1 else [grid.row_header or "row"]
-    writer.writerow(headers[:width] + [str(c) for c in grid.columns])
-    for label, row in zip(grid.rows, grid.dense()):
-        writer.writerow(_label_fields(label) + [number(v) for v in row])
+    labels = [_label_fields(label) for label in grid.rows]
+    width = max((len(f) for f in labels), default=1)
+    headers = (grid.row_header or "row").split(", ")
+    headers = headers if len(headers) == width else [headers[0]] + [""] * (width - 1)
+    writer.writerow(headers + [str(c) for c in grid.columns])
+    for fields, row in zip(labels, grid.dense()):
+        writer.writerow(fields + [""] * (width - len(fields)) + [number(v) for v in row])
     return out.getvalue()
 
 
