@@ -130,7 +130,7 @@ def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Com
 
 def ladder_view(words: tuple[str, ...], prompt: list[str], results: dict) -> View:
     """The model ladder: each model's next-word prediction and margin, side by side."""
-    table = Table(title=f"Next word after '{' '.join(prompt)}'", title_justify="left", title_style="bold")
+    table = Table()
     for name, justify in (("model", "left"), ("prediction", "left"), ("margin", "right"), ("top scores", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     models = {}
@@ -145,4 +145,7 @@ def ladder_view(words: tuple[str, ...], prompt: list[str], results: dict) -> Vie
         table.add_row(kind, Text(words[win], style="bold green"), fmt(m) if m else "0 (tie)", shown)
         models[kind] = {"prediction": words[win], "margin": m, "scores": dict(zip(words, scores.values.tolist())),
                         "note": scores.note}
-    return View([table], lambda: {"prompt": prompt, "models": models})
+    scored = {k: v.values for k, v in results.items() if not isinstance(v, str)}
+    main = Grid.of(np.array(list(scored.values())), list(scored), list(words), row_header="model") if scored else None
+    title = Text(f"Next word after '{' '.join(prompt)}', model by model", style="bold")
+    return View([title, table], lambda: {"prompt": prompt, "models": models}, main=main)
