@@ -1,0 +1,385 @@
+"""The decoder-only transformer: Config, initialisation, forward, backward, generation, trace.
+
+Letters as in ``layers``: B batch, n sequence length (at most ``context``), N
+vocabulary, d = d_model, h heads, d_k, d_v, d_ff, L layers. The forward pass,
+with row vectors (x W) and the .npz weight names:
+
+    X_0 = E[ids] + P[:n]          E = embedding (N, d); P = sinusoidal_positions(n, d),
+                                  or the learned positions (context, d)
+    MultiHead(X) = concat_j(softmax(Q_j K_j^T / sqrt(d_k) + M) V_j) W_o,
+        Q_j = X W_q[j], K_j = X W_k[j], V_j = X W_v[j]   (j = 0..h-1, concat in head order),
+        M[a, b] = -inf when b > a (a later word), else 0
+    LN(x) = gain * (x - mean(x)) / sqrt(var(x) + 1e-5) + bias   (over the last axis)
+    FFN(x) = max(0, x W_1 + b_1) W_2 + b_2
+
+each layer l (weights ``layer{l}.*``) maps X to X', post-norm (the paper's order,
+the default) or pre-norm:
+
+    post:  Y = LN1(X + MultiHead(X));     X' = LN2(Y + FFN(Y))
+    pre:   Y = X + MultiHead(LN1(X));     X' = Y + FFN(LN2(Y))
+
+    logits = X_L U  (pre-norm: LN_f(X_L) U, ``final_norm.*``), U = de_embedding (d, N),
+             or E^T when tied;  P(word after ids[:i+1]) = softmax(logits[i])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+from lmtoy.errors import UsageError
+from lmtoy.transformer import layers
+
+END = "<end>"  # appended to the corpus words: ends every sentence, stops generation
+POSITIONS = ("sinusoidal", "learned")
+NORMS = ("post", "pre")
+INITS = ("xavier", "he", "normal")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every size and choice of a model; the defaults are the tour's (section 11).
+
+    ``d_k`` and ``d_v`` default to d_model // n_heads and ``d_ff`` to 4 * d_model;
+    after construction they always hold numbers.
+    """
+
+    vocab_size: int
+    d_model: int = 16
+    n_heads: int = 2
+    n_layers: int = 1
+    context: int = 16
+    d_k: int | None = None
+    d_v: int | None = None
+    d_ff: int | None = None
+    positions: str = "sinusoidal"
+    norm: str = "post"
+    tied: bool = False
+    init: str = "xavier"
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "d_model", "n_heads", "n_layers", "context"):
+            _check_positive(name, getattr(self, name))
+        if None in (self.d_k, self.d_v) and self.d_model % self.n_heads:
+            raise UsageError(
+                f"d_model {self.d_model} is not divisible by {self.n_heads} heads; "
+                "change d_model or heads, or give d_k and d_v"
+            )
+        derived = {"d_k": self.d_model // self.n_heads, "d_v": self.d_model // self.n_heads}
+        for name, value in (derived | {"d_ff": 4 * self.d_model}).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+            _check_positive(name, getattr(self, name))
+        for name, allowed in (("positions", POSITIONS), ("norm", NORMS), ("init", INITS)):
+            if (value := getattr(self, name)) not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        if not isinstance(self.tied, bool):
+            raise UsageError(f"tied must be true or false, not {self.tied!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        """The inverse of ``to_json``; raises ValueError on unknown or missing fields."""
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) - known or "vocab_size" not in data:
+            raise ValueError(f"config fields {sorted(data)} are not {sorted(known)}")
+        return cls(**data)
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be a positive whole number, not {value!r}")
+
+
+def param_shapes(config: Config) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every weight, in a fixed order (the .npz keys)."""
+    c = config
+    shapes = {"embedding": (c.vocab_size, c.d_model)}
+    if c.positions == "learned":
+        shapes["positions"] = (c.context, c.d_model)
+    for l in range(c.n_layers):
+        shapes |= {
+            f"layer{l}.W_q": (c.n_heads, c.d_model, c.d_k),
+            f"layer{l}.W_k": (c.n_heads, c.d_model, c.d_k),
+            f"layer{l}.W_v": (c.n_heads, c.d_model, c.d_v),
+            f"layer{l}.W_o": (c.n_heads * c.d_v, c.d_model),
+            f"layer{l}.norm1.gain": (c.d_model,),
+            f"layer{l}.norm1.bias": (c.d_model,),
+            f"layer{l}.W_1": (c.d_model, c.d_ff),
+            f"layer{l}.b_1": (c.d_ff,),
+            f"layer{l}.W_2": (c.d_ff, c.d_model),
+            f"layer{l}.b_2": (c.d_model,),
+            f"layer{l}.norm2.gain": (c.d_model,),
+            f"layer{l}.norm2.bias": (c.d_model,),
+        }
+    if c.norm == "pre":
+        shapes |= {"final_norm.gain": (c.d_model,), "final_norm.bias": (c.d_model,)}
+    if not c.tied:
+        shapes["de_embedding"] = (c.d_model, c.vocab_size)
+    return shapes
+
+
+def init_params(config: Config, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
+    """Fresh weights: gains 1, biases 0, matrices by ``config.init``.
+
+    xavier: uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot); he: normal with
+    std sqrt(2 / fan_in); normal: std 0.02. The fans are a matrix's rows and
+    columns: N and d for the embedding, d and d_k for a per-head (h, d, d_k)
+    weight. Draws happen in ``param_shapes`` order from ``rng`` alone.
+    """
+    params = {}
+    for name, shape in param_shapes(config).items():
+        if len(shape) == 1:
+            params[name] = (np.ones if name.endswith(".gain") else np.zeros)(shape, dtype)
+        else:
+            params[name] = _draw(config.init, shape[-2], shape[-1], shape, rng).astype(dtype)
+    return params
+
+
+def _draw(init, fan_in, fan_out, shape, rng):  # -> shape
+    if init == "xavier":
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, shape)
+    return rng.normal(0, np.sqrt(2 / fan_in) if init == "he" else 0.02, shape)
+
+
+def de_embedding(params, config):  # -> (d, N)
+    return params["embedding"].T if config.tied else params["de_embedding"]
+
+
+def position_table(params, config, n, dtype):  # -> (context, d)
+    if config.positions == "learned":
+        return params["positions"]
+    return layers.sinusoidal_positions(n, config.d_model).astype(dtype)
+
+
+class BlockCache(NamedTuple):
+    norm1: tuple
+    attention: layers.AttentionCache
+    attention_out: np.ndarray  # (B, n, d) concat W_o
+    after_attention: np.ndarray  # (B, n, d) post: LN1(X + A); pre: X + A
+    norm2: tuple
+    ffn: tuple
+    ffn_out: np.ndarray  # (B, n, d) FFN(.) before the residual add
+    out: np.ndarray  # (B, n, d)
+
+
+class ForwardCache(NamedTuple):
+    embedding: tuple
+    positions: tuple
+    blocks: list[BlockCache]
+    final_norm: tuple | None
+    de_embedding: tuple
+
+
+def _block(x, params, l, norm):  # (B, n, d) -> (B, n, d), BlockCache
+    p = {name: params[f"layer{l}.{name}"] for name in _LAYER_PARAMS}
+    attention = (p["W_q"], p["W_k"], p["W_v"], p["W_o"])
+    ffn = (p["W_1"], p["b_1"], p["W_2"], p["b_2"])
+    if norm == "post":
+        a, ac = layers.self_attention(x, *attention)
+        y, n1 = layers.layer_norm(x + a, p["norm1.gain"], p["norm1.bias"])
+        f, fc = layers.feed_forward(y, *ffn)
+        out, n2 = layers.layer_norm(y + f, p["norm2.gain"], p["norm2.bias"])
+    else:
+        x1, n1 = layers.layer_norm(x, p["norm1.gain"], p["norm1.bias"])
+        a, ac = layers.self_attention(x1, *attention)
+        y = x + a
+        y2, n2 = layers.layer_norm(y, p["norm2.gain"], p["norm2.bias"])
+        f, fc = layers.feed_forward(y2, *ffn)
+        out = y + f
+    return out, BlockCache(n1, ac, a, y, n2, fc, f, out)
+
+
+_LAYER_PARAMS = ("W_q", "W_k", "W_v", "W_o", "norm1.gain", "norm1.bias", "W_1", "b_1", "W_2", "b_2",
+                 "norm2.gain", "norm2.bias")  # fmt: skip
+
+
+def _block_backward(dout, cache, l, norm):  # (B, n, d) -> (B, n, d), grads of layer l
+    g = {}
+    if norm == "post":
+        dy_f, g["norm2.gain"], g["norm2.bias"] = layers.layer_norm_backward(dout, cache.norm2)
+        dy, g["W_1"], g["b_1"], g["W_2"], g["b_2"] = layers.feed_forward_backward(dy_f, cache.ffn)
+        dx_a, g["norm1.gain"], g["norm1.bias"] = layers.layer_norm_backward(dy + dy_f, cache.norm1)
+        dx, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = layers.self_attention_backward(dx_a, cache.attention)
+        dx += dx_a
+    else:
+        dy2, g["W_1"], g["b_1"], g["W_2"], g["b_2"] = layers.feed_forward_backward(dout, cache.ffn)
+        dy, g["norm2.gain"], g["norm2.bias"] = layers.layer_norm_backward(dy2, cache.norm2)
+        dy += dout
+        dx1, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = layers.self_attention_backward(dy, cache.attention)
+        dx, g["norm1.gain"], g["norm1.bias"] = layers.layer_norm_backward(dx1, cache.norm1)
+        dx += dy
+    return dx, {f"layer{l}.{name}": value for name, value in g.items()}
+
+
+def forward_cached(params, config, ids):  # (B, n) int -> (B, n, N), ForwardCache
+    """The logits of every position, and the cache ``backward`` needs."""
+    if ids.shape[1] > config.context:
+        raise UsageError(f"{ids.shape[1]} positions exceed the model's context of {config.context}")
+    x, ec = layers.embedding(ids, params["embedding"])
+    x, pc = layers.add_positions(x, position_table(params, config, ids.shape[1], x.dtype))
+    blocks = []
+    for l in range(config.n_layers):
+        x, bc = _block(x, params, l, config.norm)
+        blocks.append(bc)
+    fc = None
+    if config.norm == "pre":
+        x, fc = layers.layer_norm(x, params["final_norm.gain"], params["final_norm.bias"])
+    logits, dc = layers.project(x, de_embedding(params, config))
+    return logits, ForwardCache(ec, pc, blocks, fc, dc)
+
+
+def forward(params, config, ids):  # (B, n) int -> (B, n, N)
+    """Logits: entry [b, i, w] scores word w as the word after ids[b, :i+1]."""
+    return forward_cached(params, config, ids)[0]
+
+
+def backward(params, config, dlogits, cache):  # (B, n, N) -> {name: gradient}
+    """The gradient of every weight, given d loss / d logits and ``forward_cached``'s cache."""
+    grads = {}
+    dx, dw = layers.project_backward(dlogits, cache.de_embedding)
+    if config.norm == "pre":
+        dx, *final = layers.layer_norm_backward(dx, cache.final_norm)
+        grads["final_norm.gain"], grads["final_norm.bias"] = final
+    for l in reversed(range(config.n_layers)):
+        dx, g = _block_backward(dx, cache.blocks[l], l, config.norm)
+        grads |= g
+    if config.positions == "learned":
+        dx, grads["positions"] = layers.add_positions_backward(dx, cache.positions)
+    grads["embedding"] = layers.embedding_backward(dx, cache.embedding)
+    if config.tied:
+        grads["embedding"] += dw.T
+    else:
+        grads["de_embedding"] = dw
+    return grads
+
+
+
+def prompt_window(ids, context, strict=False):  # (n,) int -> (min(n, context),)
+    """The last ``context`` ids of a prompt; with ``strict`` a longer prompt is an error."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) == 0:
+        raise UsageError("the prompt is empty; give at least one word")
+    if strict and len(ids) > context:
+        raise UsageError(f"the prompt has {len(ids)} words but the model's context is {context}")
+    return ids[-context:]
+
+
+def next_distribution(params, config, ids, temperature=1.0):  # (n,) int -> (N,)
+    """P(next word | prompt) over the vocabulary, from the last ``context`` ids of the prompt.
+
+    Returns
+    -------
+    probabilities : (N,) ndarray of float64, softmax(logits / temperature), sums to 1.
+    """
+    if not temperature > 0:
+        raise UsageError(f"temperature must be above 0, not {temperature}")
+    window = prompt_window(ids, config.context)
+    logits = forward(params, config, window[None])[0, -1].astype(np.float64)
+    return layers.softmax(logits / temperature)
+
+
+def generate(
+    params, config, ids, steps, rng=None, temperature=1.0, top_k=None, greedy=True, end_id=None
+):  # (n,) int -> (m,) int
+    """Append up to ``steps`` words, one at a time; returns the new ids, (m,) int64.
+
+    Greedy takes the most probable word; otherwise a word is drawn from ``rng``
+    among the ``top_k`` most probable (all when None), after the temperature.
+    Generation stops after ``end_id`` is produced (it is included).
+    """
+    if not greedy and rng is None:
+        raise UsageError("sampling needs a random generator (a seed)")
+    if top_k is not None and top_k < 1:
+        raise UsageError(f"top-k must be at least 1, not {top_k}")
+    ids, new = list(np.asarray(ids, dtype=np.int64)), []
+    for _ in range(steps):
+        p = next_distribution(params, config, ids, temperature)
+        word = int(np.argmax(p)) if greedy else _sample(p, rng, top_k)
+        ids.append(word)
+        new.append(word)
+        if word == end_id:
+            break
+    return np.array(new, dtype=np.int64)
+
+
+def _sample(p, rng, top_k):  # (N,) -> int
+    if top_k is not None and top_k < len(p):
+        kept = np.zeros_like(p)
+        top = np.argsort(-p, kind="stable")[:top_k]
+        kept[top] = p[top]
+        p = kept
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def attention_weights(params, config, ids):  # (n,) int -> (L, h, n, n)
+    """Every layer's and head's attention weights for one prompt (rows sum to 1)."""
+    window = prompt_window(ids, config.context)
+    _, cache = forward_cached(params, config, window[None])
+    return np.stack([block.attention.weights[0] for block in cache.blocks])
+
+
+def trace(params, config, ids):  # (n,) int -> [(name, array)]
+    """One forward pass step by step: every intermediate with the batch axis dropped.
+
+    Training keeps only the attention weights, so the scores shown here are
+    recomputed from the cached Q and K.
+
+    The names, in order: one-hot input (n, N), embedded (n, d), positions (n, d),
+    embedded + positions, then per layer ("layer 1 ..."): per head Q, K (n, d_k),
+    V (n, d_v), scores, masked scores, attention weights (n, n), head output
+    (n, d_v); concat (n, h*d_v), attention output, add & norm, feed-forward hidden
+    (n, d_ff), feed-forward output, add & norm (pre-norm: the norms before the
+    sublayers and the plain adds); then logits and probabilities (n, N).
+    """
+    window = prompt_window(ids, config.context)
+    logits, cache = forward_cached(params, config, window[None])
+    n = len(window)
+    embedded = params["embedding"][window]
+    positions = position_table(params, config, n, embedded.dtype)[:n]
+    steps = [("one-hot input", np.eye(config.vocab_size)[window]), ("embedded", embedded),
+             ("positions", positions), ("embedded + positions", embedded + positions)]  # fmt: skip
+    for l, block in enumerate(cache.blocks, 1):
+        steps += _block_trace(f"layer {l}", block, config)
+    if config.norm == "pre":
+        steps.append(("final norm", cache.de_embedding[0][0]))
+    return steps + [("logits", logits[0]), ("probabilities", layers.softmax(logits[0]))]
+
+
+def _block_trace(prefix, block, config):  # -> [(name, array)]
+    a, pre = block.attention, config.norm == "pre"
+    add = "add" if pre else "add & norm"
+    scores = a.q @ a.k.swapaxes(-1, -2) / np.sqrt(a.q.shape[-1])  # training keeps only the weights
+    masked = scores + layers.causal_mask(scores.shape[-1])
+    per_head = {"Q": a.q, "K": a.k, "V": a.v, "scores": scores, "masked scores": masked,
+                "attention weights": a.weights, "head output": a.heads}  # fmt: skip
+    steps = [(f"{prefix} norm 1", a.x[0])] if pre else []
+    for j in range(config.n_heads):
+        steps += [(f"{prefix} head {j + 1} {name}", array[0, j]) for name, array in per_head.items()]
+    steps += [
+        (f"{prefix} concat", a.concat[0]),
+        (f"{prefix} attention output", block.attention_out[0]),
+        (f"{prefix} {add} 1", block.after_attention[0]),
+    ]
+    if pre:
+        steps.append((f"{prefix} norm 2", block.ffn[0][0]))
+    return steps + [
+        (f"{prefix} feed-forward hidden", block.ffn[1][0]),
+        (f"{prefix} feed-forward output", block.ffn_out[0]),
+        (f"{prefix} {add} 2", block.out[0]),
+    ]
+
+
+def embeddings_2d(table):  # (N, d) -> (N, 2)
+    """The embedding rows projected on their first two principal axes (PCA by SVD)."""
+    centred = table - table.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
+    coords = centred @ vt[:2].T
+    return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))

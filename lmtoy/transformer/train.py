@@ -1,0 +1,216 @@
+"""Training by hand: windows from a corpus, next-token cross-entropy, Adam, gradient checks.
+
+Letters as in ``layers``: B batch, n = context, N vocabulary, S sentences.
+``train`` is a generator: it yields a ``Progress`` record after every step and
+never prints, so a caller can draw a progress bar and stop whenever it likes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from lmtoy.errors import UsageError
+from lmtoy.transformer import layers
+from lmtoy.transformer.model import END, Config, backward, forward_cached, init_params
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train; the defaults are the tour's (program_log.txt in a fraction of a second)."""
+
+    steps: int = 300
+    lr: float = 0.01
+    batch: int = 16
+    clip: float | None = 1.0  # largest global gradient norm, None for no clipping
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        rules = {
+            "steps": (self.steps >= 0, "0 or more"),
+            "batch": (self.batch >= 1, "at least 1"),
+            "lr": (self.lr >= 0, "0 or more"),
+            "clip": (self.clip is None or self.clip > 0, "above 0, or None for no clipping"),
+        }
+        for name, (ok, expected) in rules.items():
+            if not ok:
+                raise UsageError(f"{name} must be {expected}, not {getattr(self, name)}")
+
+
+class Progress(NamedTuple):
+    step: int  # 1-based
+    steps: int
+    loss: float  # mean cross-entropy of this step's batch, in nats
+    tokens_per_second: float  # since the start
+
+
+def model_vocabulary(words):  # -> tuple of str
+    """The corpus words (sorted) then END, so a corpus word keeps its id."""
+    return tuple(words) + (END,)
+
+
+class Windows:
+    """Training windows: sentences, each followed by END, drawn by weight and laid end to end.
+
+    A window starts at a random position (word or END) of a sentence drawn with
+    probability proportional to its weight; further sentences, drawn the same
+    way, fill it to ``context + 1`` ids. Inputs are ids [0, context), targets
+    [1, context]. Sentences ["a b", "c"] with END 3 read as the stream a b <end> c <end>.
+    """
+
+    def __init__(self, ids, starts, weights, end_id, context):  # (T,), (S+1,), (S,)
+        lengths = np.diff(starts) + 1  # (S,) with the END
+        self.stream = np.insert(ids, starts[1:], end_id)  # (T + S,)
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # (S,)
+        self.lengths = lengths
+        self.p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        self.context = context
+        self.k = 1 + -(-context // int(lengths.min()))  # sentences enough to fill a window
+
+    @classmethod
+    def from_corpus(cls, corpus, context):
+        """Windows over a ``lmtoy.corpus.Corpus``; END's id is len(vocabulary)."""
+        return cls(corpus.ids, corpus.starts, corpus.weights, len(corpus.vocabulary), context)
+
+    def sample(self, rng, batch):  # -> (B, n), (B, n)
+        sentences = rng.choice(len(self.p), size=(batch, self.k), p=self.p)  # (B, k)
+        lengths = self.lengths[sentences]
+        ends = np.cumsum(lengths, axis=1)  # (B, k)
+        first = rng.integers(0, lengths[:, 0])  # (B,) where in the first sentence
+        t = first[:, None] + np.arange(self.context + 1)  # (B, n+1) place in the row's stream
+        slot = (t[..., None] >= ends[:, None, :]).sum(axis=-1)  # (B, n+1) which sentence
+        within = t - np.take_along_axis(ends - lengths, slot, axis=1)
+        window = self.stream[self.offsets[np.take_along_axis(sentences, slot, axis=1)] + within]
+        return window[:, :-1], window[:, 1:]
+
+
+def loss_and_grads(params, config, inputs, targets):  # (B, n), (B, n) -> float, {name: gradient}
+    """Mean next-token cross-entropy and its gradient for every weight."""
+    logits, cache = forward_cached(params, config, inputs)
+    loss, (probs, _) = layers.cross_entropy(logits, targets, out=logits)  # logits -> probabilities
+    dlogits = layers.cross_entropy_backward(1.0, (probs, targets), out=probs)  # -> d loss / d logits
+    return loss, backward(params, config, dlogits, cache)
+
+
+class Adam:
+    """Adam on one flat buffer that every weight of ``params`` becomes a view of.
+
+    Each step changes the weights with a single in-place subtraction, so when
+    the caller stops between or during steps ``params`` holds the weights after
+    the last completed step.
+    """
+
+    def __init__(self, params, settings: TrainSettings):
+        self.names = list(params)
+        self.flat = np.concatenate([params[name].ravel() for name in self.names])
+        offset = 0
+        for name in self.names:
+            size, shape = params[name].size, params[name].shape
+            params[name] = self.flat[offset : offset + size].reshape(shape)
+            offset += size
+        self.m, self.v = np.zeros_like(self.flat), np.zeros_like(self.flat)
+        self.grad, self.step_size = np.empty_like(self.flat), np.empty_like(self.flat)
+        self.s, self.t = settings, 0
+
+    def step(self, grads) -> float:
+        """Update the weights from ``grads`` (name -> array); returns the gradient norm."""
+        s, g = self.s, self.grad
+        np.concatenate([grads[name].ravel() for name in self.names], out=g)
+        norm = math.sqrt(np.dot(g, g))
+        if s.clip is not None and norm > s.clip:
+            g *= s.clip / norm
+        self.t += 1
+        self.m *= s.beta1
+        self.m += (1 - s.beta1) * g
+        self.v *= s.beta2
+        g *= g
+        g *= 1 - s.beta2
+        self.v += g
+        u = np.sqrt(self.v, out=self.step_size)
+        u *= 1 / math.sqrt(1 - s.beta2**self.t)  # a Python float keeps float32 fast
+        u += s.eps
+        np.divide(self.m, u, out=u)
+        u *= s.lr / (1 - s.beta1**self.t)
+        self.flat -= u
+        return norm
+
+
+def train(params, config, windows, settings, rng) -> Iterator[Progress]:
+    """Train ``params`` in place; yields a Progress record after each step.
+
+    ``params``'s arrays are replaced by views of Adam's flat buffer. A caller
+    that stops early (say on Ctrl-C) finds in ``params`` the weights after the
+    last completed step, ready to save. The same initial weights, settings and
+    rng state give the same weights bit for bit. ``windows`` needs only
+    ``sample(rng, batch) -> (inputs, targets)``, each (B, n) int.
+    """
+    adam = Adam(params, settings)
+    start, tokens = time.perf_counter(), 0
+    for step in range(1, settings.steps + 1):
+        inputs, targets = windows.sample(rng, settings.batch)
+        loss, grads = loss_and_grads(params, config, inputs, targets)
+        adam.step(grads)
+        tokens += inputs.size
+        yield Progress(step, settings.steps, loss, tokens / max(time.perf_counter() - start, 1e-9))
+
+
+def train_corpus(corpus, config_options=None, settings=TrainSettings(), seed=0):
+    """Initialise and train a model on a corpus to the end: (params, config, vocabulary, losses).
+
+    ``config_options`` are Config fields other than vocab_size. One seed drives
+    the initialisation and the windows.
+    """
+    vocabulary = model_vocabulary(corpus.vocabulary.words)
+    config = Config(vocab_size=len(vocabulary), **(config_options or {}))
+    rng = np.random.default_rng(seed)
+    params = init_params(config, rng)
+    windows = Windows.from_corpus(corpus, config.context)
+    losses = [p.loss for p in train(params, config, windows, settings, rng)]
+    return params, config, vocabulary, losses
+
+
+def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
+    """Compare each weight's analytic gradient with central finite differences, in float64.
+
+    A random model (gains and biases moved off 1 and 0 too) on random ids and
+    targets. For each weight: the worst element's |analytic - numeric|, divided
+    by the largest |gradient| of that weight (a plain elementwise ratio would
+    divide the finite differences' rounding noise by near-zero gradients).
+    """
+    params = init_params(config, rng, dtype=np.float64)
+    for name, value in params.items():
+        if value.ndim == 1:
+            value += rng.normal(0, 0.1, value.shape)
+    inputs, targets = rng.integers(0, config.vocab_size, size=(2, batch, config.context))
+    _, grads = loss_and_grads(params, config, inputs, targets)
+    errors = {}
+    for name, value in params.items():
+        numeric = _numeric_grad(lambda: _loss(params, config, inputs, targets), value, h)
+        scale = max(np.abs(grads[name]).max(), np.abs(numeric).max(), 1e-300)
+        errors[name] = float(np.abs(grads[name] - numeric).max() / scale)
+    return errors
+
+
+def _numeric_grad(f, value, h):  # f() -> float; value changed in place and restored -> like value
+    grad = np.zeros_like(value)
+    for i in np.ndindex(value.shape):
+        saved = value[i]
+        value[i] = saved + h
+        plus = f()
+        value[i] = saved - h
+        minus = f()
+        value[i] = saved
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def _loss(params, config, inputs, targets):  # (B, n), (B, n) -> float
+    logits, _ = forward_cached(params, config, inputs)
+    return layers.cross_entropy(logits, targets)[0]
