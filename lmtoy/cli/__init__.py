@@ -7,7 +7,7 @@ import signal
 import sys
 
 from lmtoy.cli.common import app
-from lmtoy.cli import counted, attention, tour  # noqa: F401, I001  (registers the commands, in this order)
+from lmtoy.cli import counted, attention, transformer, tour  # noqa: F401, I001  (registers the commands, in this order)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Annotated, Callable, NamedTuple
@@ -167,6 +168,72 @@ def shell_lines(command: str, width: int = 80) -> str:
             lines.append("   ")
         lines[-1] += " " + part
     return "\n".join(lines)
+
+
+@functools.cache
+def _trained():
+    """The tour's transformer: program_log with the default settings, seed 0 (about a second)."""
+    from lmtoy.transformer import train_corpus
+
+    return train_corpus(_corpus("program_log"), seed=0)
+
+
+def _losses():
+    from lmtoy.render.transformer import loss_view
+
+    return loss_view(_trained()[3])
+
+
+def _predict(prompt: str):
+    from lmtoy.render.transformer import predict_view
+    from lmtoy.transformer import next_distribution
+
+    params, config, vocabulary, _ = _trained()
+    ids = [vocabulary.index(w) for w in prompt.split()]
+    return predict_view(prompt.split(), vocabulary, next_distribution(params, config, ids), 4)
+
+
+def _attention_row(prompt: str):
+    from lmtoy.render.transformer import attention_row_view
+    from lmtoy.transformer import attention_weights
+
+    params, config, vocabulary, _ = _trained()
+    return attention_row_view(prompt.split(), attention_weights(params, config, [vocabulary.index(w) for w in prompt.split()]))
+
+
+def _posenc(pair=None):
+    from lmtoy.render.transformer import posenc_view
+    from lmtoy.transformer import sinusoidal_positions
+
+    return posenc_view(sinusoidal_positions(12, 8), pair)
+
+
+def _shapes():
+    from lmtoy.render.transformer import shapes, _shape_table
+    from lmtoy.render.views import View
+
+    config = _trained()[1]
+    return View([_shape_table(shapes(config, len(BATTERY.split())))], dict)
+
+
+STEPS += [
+    Step("9. Positional encoding", "PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...): added to the "
+         "embedding, it tells the model where each word is.", lambda: _posenc(), "lmtoy posenc --positions 12 --d-model 8"),
+    Step("9. Positional encoding", "Each pair of dimensions traces a circle at its own frequency.",
+         lambda: _posenc(0), "lmtoy posenc --positions 12 --d-model 8 --pair 0"),
+    Step("10. A transformer, trained by hand", "Embedding, sinusoidal positions, 2-head causal self-attention, add & "
+         "norm, feed-forward, de-embedding and softmax, trained with hand-written gradients and Adam on "
+         "program_log: 300 steps, about a second.", _losses, "lmtoy transformer train program_log --out model.npz"),
+    Step("10. Shapes", "Every matrix of the model, beside the paper's sizes.", _shapes,
+         f"lmtoy transformer trace --model model.npz --prompt '{BATTERY}'"),
+    Step("11. Learned, not counted", "After the battery prompt the model predicts 'down'...",
+         lambda: _predict(BATTERY), f"lmtoy transformer predict --model model.npz --prompt '{BATTERY}'"),
+    Step("11. Learned, not counted", "...and after the program prompt, 'please'.",
+         lambda: _predict(PROGRAM), f"lmtoy transformer predict --model model.npz --prompt '{PROGRAM}'"),
+    Step("11. Attention, learned", "The attention row of 'ran': a head has learned to look back at the word "
+         "that decides what comes next, as the hand-built mask did.", lambda: _attention_row(BATTERY),
+         f"lmtoy transformer attention --model model.npz --prompt '{BATTERY}'"),
+]
 
 
 @app.command()

@@ -28,6 +28,8 @@ def fmt(v: float) -> str:
     """A short number for a table cell: 1, 0.5, 0.33, -1, 12.25, '.' for zero."""
     if v == 0:
         return "."
+    if not np.isfinite(v):
+        return "-inf" if v < 0 else ("inf" if v > 0 else "nan")
     if float(v).is_integer() and abs(v) < 1e9:
         return str(int(v))
     if abs(v) < 0.005:
@@ -121,7 +123,7 @@ def _abbrev(name: str, cap: int) -> str:
 
 
 def _shade(v: float, lo: float, hi: float) -> str:
-    if v == 0:
+    if v == 0 or not np.isfinite(v):
         return "dim"
     step = 0 if hi <= lo else int((v - lo) / (hi - lo) * (len(RAMP) - 1) + 0.5)
     return f"{'white' if step < 5 else 'black'} on {RAMP[step]}"
@@ -139,7 +141,8 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     columns = [str(grid.columns[c]) for c in cols]
     rank = None if col_rank is None else np.asarray(col_rank)[cols]
     shown, cap, value_w = _plan_columns(columns, values, rank, grid.hide_zeros, width - label_width - 1)
-    lo, hi = grid.scale or (min(0.0, float(values.min(initial=0))), float(values.max(initial=0)))
+    finite = values[np.isfinite(values)]
+    lo, hi = grid.scale or (min(0.0, float(finite.min(initial=0))), float(finite.max(initial=0)))
     table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, header_style="bold")
     table.add_column(Text(grid.row_header, overflow="ellipsis"), width=label_width, no_wrap=True, style="bold")
     names = [_abbrev(columns[i], cap) for i in shown]
@@ -224,12 +227,15 @@ def records(rows: list, cols: list, vals: np.ndarray, sep: str) -> str:
 
 
 def to_json(payload: dict) -> str:
-    """One JSON object, arrays turned into lists."""
-    return json.dumps(payload, default=_jsonable, ensure_ascii=False) + "\n"
+    """One strict JSON object: arrays become lists, and a non-finite number (a masked
+    score of minus infinity) becomes null."""
+    return json.dumps(payload, default=_jsonable, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _jsonable(obj):
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f" and not np.isfinite(obj).all():
+            return np.where(np.isfinite(obj), obj, None).tolist()
         return obj.tolist()
     if isinstance(obj, np.generic):
         return obj.item()

@@ -1,0 +1,293 @@
+"""Commands for sections 9-11: the NumPy transformer (train, predict, generate, attention,
+trace, gradcheck), positional encoding and embeddings."""
+
+from __future__ import annotations
+
+import math
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lmtoy.cli.common import (
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
+    split_words, stderr,
+)
+
+transformer_app = typer.Typer(
+    help="A tiny NumPy transformer: train it on a corpus, then predict, generate and look inside (sections 9-11).",
+    no_args_is_help=True,
+)
+app.add_typer(transformer_app, name="transformer")
+
+ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False)]
+Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]
+
+
+def _load(path: Path):
+    from lmtoy.transformer import load_model
+
+    return load_model(path)
+
+
+def _prompt(saved, prompt: str, strict: bool):
+    """The prompt's words and ids; unknown words are an error, a long prompt is cut (or refused)."""
+    import numpy as np
+
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.errors import UsageError
+
+    words = split_words(prompt, "--prompt")
+    vocab = Vocabulary(tuple(saved.vocabulary))
+    unknown = [w for w in words if w not in vocab]
+    if unknown:
+        from lmtoy.errors import VocabularyError
+
+        raise VocabularyError(f"not in the model's vocabulary: {', '.join(repr(w) for w in unknown)}"
+                              f"{vocab.suggest(unknown[0]) if len(unknown) == 1 else ''}")
+    context = saved.config.context
+    if len(words) > context:
+        if strict:
+            raise UsageError(f"the prompt has {len(words)} words but the model's context is {context} (--strict)")
+        stderr().print(f"the prompt has {len(words)} words; the model's context is {context}: using the last {context}",
+                       style="dim")
+        words = words[-context:]
+    return words, np.array([vocab.id(w) for w in words], dtype=np.int64)
+
+
+@transformer_app.command()
+@handle_errors
+def train(
+    corpus: CorpusArg = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz); written atomically.", dir_okay=False)] = Path("model.npz"),
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Training steps (mini-batches).")] = 300,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.01,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Windows per mini-batch.")] = 16,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the initial weights and the windows: same seed, same weights.")] = 0,
+    clip: Annotated[Optional[float], typer.Option("--clip", min=0.0, help="Clip the global gradient norm to this (0: no clipping).")] = 1.0,
+    d_model: Annotated[int, typer.Option("--d-model", min=1, help="Embedding width d_model.")] = 16,
+    heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads h.")] = 2,
+    layers: Annotated[int, typer.Option("--layers", min=1, help="Transformer blocks.")] = 1,
+    context: Annotated[int, typer.Option("--context", min=1, help="Longest sequence the model sees.")] = 16,
+    d_k: Annotated[Optional[int], typer.Option("--d-k", min=1, help="Query/key width per head (default d_model / heads).")] = None,
+    d_v: Annotated[Optional[int], typer.Option("--d-v", min=1, help="Value width per head (default d_model / heads).")] = None,
+    d_ff: Annotated[Optional[int], typer.Option("--d-ff", min=1, help="Feed-forward hidden width (default 4 x d_model).")] = None,
+    positions: Annotated[str, typer.Option("--positions", help="Position encoding: sinusoidal (the paper's) or learned.")] = "sinusoidal",
+    norm: Annotated[str, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = "post",
+    tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
+    init: Annotated[str, typer.Option("--init", help="Weight initialisation: xavier, he or normal.")] = "xavier",
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every K steps (0: only at the end).")] = 100,
+    join_lines: JoinLines = False,
+    keep_case: KeepCase = False,
+):
+    """Train a transformer on a corpus by hand-written backprop and Adam; Ctrl-C stops cleanly and keeps a checkpoint."""
+    import numpy as np
+
+    from lmtoy.transformer import Config, TrainSettings, Windows, init_params, model_vocabulary, save_model
+    from lmtoy.transformer.train import train as train_steps
+
+    if out.is_dir():
+        bad_option(f"'{out}' is a directory", "--out")
+    if not out.parent.exists():
+        bad_option(f"the folder of '{out}' does not exist", "--out")
+    c = load_corpus(corpus, join_lines, keep_case)
+    vocabulary = model_vocabulary(c.vocabulary.words)
+    config = Config(vocab_size=len(vocabulary), d_model=d_model, n_heads=heads, n_layers=layers, context=context,
+                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions, norm=norm, tied=tied, init=init)
+    settings = TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None)
+    rng = np.random.default_rng(seed)
+    params = init_params(config, rng)
+    progress = train_steps(params, config, Windows.from_corpus(c, config.context), settings, rng)
+    save = lambda: save_model(out, params, config, vocabulary)  # noqa: E731
+    done, loss, stopped = _run(progress, steps, save, checkpoint_every)
+    save()
+    from lmtoy.render.transformer import training_summary
+
+    stderr().print(training_summary(str(out), done, loss, sum(p.size for p in params.values()), stopped))
+
+
+def _run(progress, steps: int, save, every: int):
+    """Drive the training generator under a progress bar on stderr. The first Ctrl-C
+    stops after the current step; a second one stops at once (the last checkpoint stays)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stop = {"asked": False}
+    previous = signal.getsignal(signal.SIGINT)
+
+    def ask(signum, frame):
+        if stop["asked"]:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        stop["asked"] = True
+
+    signal.signal(signal.SIGINT, ask)
+    done, loss = 0, math.nan
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+               TextColumn("{task.fields[speed]} tokens/s"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=stderr(), transient=False) as bar:
+            task = bar.add_task("train", total=steps, loss="-", speed="-")
+            for record in progress:
+                done, loss = record.step, record.loss
+                bar.update(task, completed=done, loss=f"{loss:.3f}", speed=f"{record.tokens_per_second:,.0f}")
+                if every and done % every == 0 and done < steps:
+                    save()
+                if stop["asked"]:
+                    break
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return done, loss, stop["asked"]
+
+
+@transformer_app.command()
+@handle_errors
+def predict(model: ModelPath = ..., prompt: Prompt = ..., top: Annotated[int, typer.Option("--top", min=1, help="Words the table shows.")] = 10,
+            strict: Strict = False, fmt: FormatOpt = Format.table, svg: Svg = None):
+    """The next-word distribution after the prompt (JSON: the whole vocabulary)."""
+    from lmtoy.render.transformer import predict_view
+    from lmtoy.transformer import next_distribution
+
+    saved = _load(model)
+    words, ids = _prompt(saved, prompt, strict)
+    p = next_distribution(saved.params, saved.config, ids)
+    emit(predict_view(words, saved.vocabulary, p, top), fmt, svg=svg)
+
+
+@transformer_app.command()
+@handle_errors
+def generate(
+    model: ModelPath = ...,
+    prompt: Prompt = ...,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="Words to add at most (the end token stops sooner).")] = 10,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from softmax(logits / T).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K most probable words.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed (same seed, same words).")] = None,
+    strict: Strict = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Generate words after the prompt: greedy by default; --temperature, --top-k or --seed sample instead."""
+    import numpy as np
+
+    from lmtoy.render.transformer import generation_view
+    from lmtoy.transformer import END
+    from lmtoy.transformer import generate as generate_ids
+
+    if steps < 0:
+        bad_option(f"{steps} is negative; give 0 or more", "--steps")
+    if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
+        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
+    saved = _load(model)
+    words, ids = _prompt(saved, prompt, strict)
+    sample = temperature is not None or top_k is not None or seed is not None
+    rng = np.random.default_rng(seed) if sample else None
+    new = generate_ids(saved.params, saved.config, ids, steps, rng, temperature or 1.0, top_k, greedy=not sample,
+                       end_id=saved.vocabulary.index(END))
+    emit(generation_view(words, [saved.vocabulary[i] for i in new], END), fmt, svg=svg)
+
+
+@transformer_app.command()
+@handle_errors
+def attention(
+    model: ModelPath = ...,
+    prompt: Prompt = ...,
+    layer: Annotated[Optional[int], typer.Option("--layer", min=1, help="Only this layer (from 1).")] = None,
+    head: Annotated[Optional[int], typer.Option("--head", min=1, help="Only this head (from 1).")] = None,
+    strict: Strict = False,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """The n x n attention weights of each layer and head, labelled with the prompt's words."""
+    from lmtoy.render.transformer import attention_view
+    from lmtoy.transformer import attention_weights
+
+    saved = _load(model)
+    words, ids = _prompt(saved, prompt, strict)
+    c = saved.config
+    for value, limit, name in ((layer, c.n_layers, "--layer"), (head, c.n_heads, "--head")):
+        if value is not None and value > limit:
+            bad_option(f"{value} is more than the model's {limit}", name)
+    weights = attention_weights(saved.params, c, ids)  # (L, h, n, n)
+    layers = [layer - 1] if layer else list(range(c.n_layers))
+    heads = [head - 1] if head else list(range(c.n_heads))
+    emit(attention_view(words, weights, layers, heads), fmt, svg=svg)
+
+
+@transformer_app.command()
+@handle_errors
+def trace(model: ModelPath = ..., prompt: Prompt = ..., strict: Strict = False, fmt: FormatOpt = Format.table,
+          svg: Svg = None):
+    """One forward pass step by step: every intermediate matrix with its shape, and the shape table."""
+    from lmtoy.render.transformer import shapes, trace_view
+    from lmtoy.transformer import trace as forward_trace
+
+    saved = _load(model)
+    words, ids = _prompt(saved, prompt, strict)
+    steps = forward_trace(saved.params, saved.config, ids)
+    config = _config_dict(saved.config)
+    emit(trace_view(words, saved.vocabulary, steps, shapes(saved.config, len(words)), config), fmt, svg=svg)
+
+
+@transformer_app.command()
+@handle_errors
+def gradcheck(
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the random model and data.")] = 0,
+    norm: Annotated[str, typer.Option("--norm", help="post or pre.")] = "post",
+    positions: Annotated[str, typer.Option("--positions", help="sinusoidal or learned.")] = "sinusoidal",
+    tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
+    fmt: FormatOpt = Format.table,
+):
+    """Check every weight's hand-derived gradient against central finite differences (float64)."""
+    import numpy as np
+
+    from lmtoy.render.matrix import Grid
+    from lmtoy.render.views import View
+    from lmtoy.transformer import Config, gradcheck as check
+
+    config = Config(vocab_size=7, d_model=8, n_heads=2, n_layers=2, context=5, d_ff=12, positions=positions,
+                    norm=norm, tied=tied)
+    errors = check(config, np.random.default_rng(seed))
+    values = np.array(list(errors.values()))[:, None]
+    grid = Grid.of(values, list(errors), ["worst relative error"], row_header="weight", hide_zeros=False, scale=(0, 1e-6),
+                   title=f"Analytic vs finite-difference gradients ({norm}-norm, {positions} positions"
+                         f"{', tied' if tied else ''}): worst {values.max():.1e}")
+    emit(View([grid], lambda: {"config": _config_dict(config), "errors": errors}, main=grid), fmt, max_rows=0)
+
+
+def _config_dict(config) -> dict:
+    import json
+
+    return json.loads(config.to_json())
+
+
+@app.command()
+@handle_errors
+def posenc(
+    positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions (rows).")] = 12,
+    d_model: Annotated[int, typer.Option("--d-model", "-d", min=2, help="Embedding width (columns); even.")] = 8,
+    pair: Annotated[Optional[int], typer.Option("--pair", min=0, help="Show dimension pair I (2I, 2I+1) tracing its circle.")] = None,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Sinusoidal positional encoding (section 9): the table as a heatmap, or one pair's circle."""
+    from lmtoy.render.transformer import posenc_view
+    from lmtoy.transformer import sinusoidal_positions
+
+    if d_model % 2:
+        bad_option(f"{d_model} is odd; sin/cos pairs need an even width", "--d-model")
+    if pair is not None and pair >= d_model // 2:
+        bad_option(f"pair {pair} does not exist: d_model {d_model} has pairs 0 to {d_model // 2 - 1}", "--pair")
+    emit(posenc_view(sinusoidal_positions(positions, d_model), pair), fmt, svg=svg, max_rows=0)
+
+
+@app.command()
+@handle_errors
+def embed(model: ModelPath = ..., fmt: FormatOpt = Format.table, svg: Svg = None):
+    """A trained model's word embeddings projected to 2-D (PCA), as a labelled scatter plot."""
+    from lmtoy.render.transformer import embed_view
+    from lmtoy.transformer import embeddings_2d
+
+    saved = _load(model)
+    emit(embed_view(saved.vocabulary, embeddings_2d(saved.params["embedding"])), fmt, svg=svg)

@@ -1,0 +1,170 @@
+"""Views of the NumPy transformer (sections 9-11): predictions, attention, the trace,
+positional encoding and embeddings. Shapes: n prompt words, N vocabulary, L layers, h heads."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.columns import Columns
+from rich.table import Table
+from rich.text import Text
+
+from lmtoy.render.matrix import Grid, fmt, heatmap
+from lmtoy.render.scatter import scatter
+from lmtoy.render.views import View
+
+PROBABILITY = (0.0, 1.0)
+
+
+def predict_view(prompt: list[str], words: tuple[str, ...], p: np.ndarray, top: int = 10) -> View:
+    """The next-word distribution (N,) after the prompt, most probable first."""
+    order = np.argsort(-p, kind="stable")[:top]
+    grid = Grid.of(p[order][:, None], [words[i] for i in order], ["P(next)"], row_header="next word",
+                   title=f"P(next word | '{' '.join(prompt)}'): the {len(order)} most probable of {len(words)}",
+                   scale=PROBABILITY, hide_zeros=False)
+    payload = {"prompt": prompt, "next": dict(zip(words, p.tolist()))}
+    return View([grid], lambda: payload, main=Grid.of(p[None, :], ["P(next)"], list(words)))
+
+
+def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
+    """The prompt and the words the model added; the end token ends the sentence."""
+    shown = [w for w in generated if w != end]
+    parts = [Text.assemble(" ".join(prompt), " ", (" ".join(shown), "bold green"))]
+    stopped = bool(generated) and generated[-1] == end
+    if stopped:
+        parts.append(Text(f"stopped: the model ended the sentence ({end})", style="dim"))
+    payload = {"prompt": prompt, "generated": generated, "stopped": stopped}
+    return View(parts, lambda: payload)
+
+
+def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int],
+                   width: int = 80) -> View:
+    """Attention weights (L, h, n, n) as heatmaps labelled with the prompt's words:
+    row i is what word i attends to (causal: nothing right of the diagonal)."""
+    n = len(prompt)
+    labels = [f"{i + 1} {w}" for i, w in enumerate(prompt)]
+    grids = [
+        Grid.of(weights[l, h], labels, [str(i + 1) for i in range(n)], title=f"layer {l + 1}, head {h + 1}",
+                row_header="query \\ key", scale=PROBABILITY, hide_zeros=False)
+        for l in layers for h in heads
+    ]  # fmt: skip
+    payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads],
+               "weights": weights[np.ix_(layers, heads)]}
+    main = grids[0] if len(grids) == 1 else None
+    return View([_side_by_side(grids, width)], lambda: payload, main=main)
+
+
+def attention_row_view(prompt: list[str], weights: np.ndarray) -> View:
+    """What the last word attends to, (L, h, n, n) -> one row per layer and head."""
+    rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L*h, n)
+    labels = [f"layer {l + 1} head {h + 1}" for l in range(weights.shape[0]) for h in range(weights.shape[1])]
+    grid = Grid.of(rows, labels, prompt, title=f"What '{prompt[-1]}' (the last word) attends to", scale=PROBABILITY,
+                   hide_zeros=False)
+    return View([grid], lambda: {"prompt": prompt, "weights": rows}, main=grid)
+
+
+def loss_view(losses: list[float]) -> View:
+    """The training loss, every tenth of the run."""
+    marks = np.unique(np.linspace(0, len(losses) - 1, 11).astype(int))
+    grid = Grid.of(np.array(losses)[marks][None, :], ["loss"], [str(m + 1) for m in marks], hide_zeros=False,
+                   title="Cross-entropy loss (nats) by training step")
+    return View([grid], lambda: {"losses": losses}, main=grid)
+
+
+class _SideBySide:
+    """Heatmaps side by side when they fit the width, else one under the other."""
+
+    def __init__(self, grids: list[Grid], width: int):
+        self.grids, self.width = grids, width
+
+    def __rich_console__(self, console, options):
+        width = min(options.max_width, self.width)
+        tables = [heatmap(g, width) for g in self.grids]
+        each = max(console.measure(t).maximum for t in tables) if tables else 0
+        if len(tables) > 1 and 2 * each + 2 <= width:
+            yield Columns(tables, padding=(0, 2))
+        else:
+            yield from tables
+
+
+def _side_by_side(grids: list[Grid], width: int) -> _SideBySide:
+    return _SideBySide(grids, width)
+
+
+def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str, np.ndarray]], shapes: list,
+               config) -> View:
+    """One forward pass, step by step: each intermediate with its shape, and the shape table."""
+    n = len(prompt)
+    parts = [_shape_table(shapes)]
+    for name, array in steps:
+        a = np.atleast_2d(array)
+        rows = prompt if a.shape[0] == n else [str(i + 1) for i in range(a.shape[0])]
+        cols = list(words) if a.shape[1] == len(words) else [str(j + 1) for j in range(a.shape[1])]
+        if name.endswith(("scores", "weights")):
+            cols = [str(j + 1) for j in range(a.shape[1])]
+        parts.append(Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]", hide_zeros=False,
+                             row_header="word" if rows is prompt else ""))
+    payload = {"prompt": prompt, "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
+               "steps": [{"name": name, "shape": list(np.shape(a)), "values": a} for name, a in steps]}
+    return View(parts, lambda: payload)
+
+
+def shapes(config, n: int) -> list[tuple[str, str, str]]:
+    """The article's shape table (section 10): (what, this model's shape, the paper's)."""
+    c = config
+    rows = [
+        ("input (one-hot)", (n, c.vocab_size), ("n", "N")), ("embedding E", (c.vocab_size, c.d_model), ("N", 512)),
+        ("embedded + positions", (n, c.d_model), ("n", 512)), ("W_q, W_k (per head)", (c.d_model, c.d_k), (512, 64)),
+        ("W_v (per head)", (c.d_model, c.d_v), (512, 64)), ("Q, K (per head)", (n, c.d_k), ("n", 64)),
+        ("V (per head)", (n, c.d_v), ("n", 64)), ("softmax(Q K^T / sqrt(d_k) + mask)", (n, n), ("n", "n")),
+        ("head output", (n, c.d_v), ("n", 64)), ("concat of h heads", (n, c.n_heads * c.d_v), ("n", 512)),
+        ("W_o", (c.n_heads * c.d_v, c.d_model), (512, 512)), ("feed-forward hidden", (n, c.d_ff), ("n", 2048)),
+        ("layer output", (n, c.d_model), ("n", 512)), ("de-embedding", (c.d_model, c.vocab_size), (512, "N")),
+        ("logits, probabilities", (n, c.vocab_size), ("n", "N")),
+    ]  # fmt: skip
+    out = [(what, f"[{a} x {b}]", f"[{pa} x {pb}]") for what, (a, b), (pa, pb) in rows]
+    return out + [("layers", str(c.n_layers), "6"), ("heads h", str(c.n_heads), "8")]
+
+
+def _shape_table(shapes: list) -> Table:
+    table = Table(title="Shapes (section 10), this model beside the paper's", title_justify="left",
+                  title_style="bold")
+    for name in ("what", "this model", "paper (d_model 512, h 8)"):
+        table.add_column(name)
+    for what, shape, paper in shapes:
+        table.add_row(Text(what), Text(shape), Text(paper))  # Text: '[n x N]' is not markup
+    return table
+
+
+def posenc_view(table: np.ndarray, pair: int | None) -> View:
+    """The sinusoidal table (positions x d_model), or one dimension pair tracing its circle."""
+    n, d = table.shape
+    rows = [str(p) for p in range(n)]
+    cols = [f"{'sin' if j % 2 == 0 else 'cos'}{j // 2}" for j in range(d)]
+    if pair is None:
+        grid = Grid.of(table, rows, cols, row_header="pos", hide_zeros=False,
+                       title=f"Positional encoding: PE(pos, 2i) = sin(pos / 10000^(2i/{d})), PE(pos, 2i+1) = cos(...)")
+        return View([grid], lambda: {"positions": n, "d_model": d, "values": table}, main=grid)
+    xy = table[:, 2 * pair : 2 * pair + 2]  # (n, 2) sin, cos
+    freq = 1 / 10000 ** (2 * pair / d)
+    parts = [
+        Text(f"Dimensions {2 * pair} and {2 * pair + 1} (sin, cos) at frequency 1/10000^({2 * pair}/{d}) = "
+             f"{freq:.4g} rad per position: each position is a point on the unit circle", style="bold"),
+        scatter(xy[:, ::-1], [str(p) for p in range(n)], 60, 20, square=True),
+        Text("x = cos, y = sin; labels are positions", style="dim"),
+    ]
+    grid = Grid.of(xy, rows, [f"sin{pair}", f"cos{pair}"], row_header="pos", hide_zeros=False)
+    payload = {"positions": n, "d_model": d, "pair": pair, "frequency": freq, "values": xy}
+    return View(parts, lambda: payload, main=grid)
+
+
+def embed_view(words: tuple[str, ...], coords: np.ndarray, width: int = 78) -> View:
+    """Learned embeddings (N, d) projected to 2-D (N, 2), drawn as a labelled scatter."""
+    parts = [Text("Learned embeddings projected on their two principal axes (PCA)", style="bold"),
+             scatter(coords, list(words), min(width, 78) - 2, 20)]
+    grid = Grid.of(coords, list(words), ["pc1", "pc2"], row_header="word", hide_zeros=False)
+    return View(parts, lambda: {"words": list(words), "coords": coords}, main=grid)
+
+
+def training_summary(path: str, steps: int, loss: float, n_params: int, stopped: bool) -> str:
+    how = "stopped early (Ctrl-C)" if stopped else "done"
+    return f"{how}: {steps} steps, last loss {fmt(loss)} nats; saved {n_params:,} weights to {path}"

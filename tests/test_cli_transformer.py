@@ -1,0 +1,182 @@
+"""The transformer commands through the CLI: train, predict, generate, attention, trace,
+gradcheck, posenc, embed, and bad model files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import plain
+
+BATTERY = "check the battery log and find out whether it ran"
+PROGRAM = "check the program log and find out whether it ran"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A model trained with the tour's defaults on program_log (seeded)."""
+    from typer.testing import CliRunner
+
+    from lmtoy.cli import app
+
+    path = tmp_path_factory.mktemp("model") / "program_log.npz"
+    result = CliRunner().invoke(app, ["transformer", "train", "program_log", "--out", str(path), "--seed", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "saved" in result.stderr and path.exists()
+    return path
+
+
+def test_predict_learns_the_worked_example(run_json, model):
+    """P(down | battery prompt) > 0.9 and P(please | program prompt) > 0.9 (section 11)."""
+    battery = run_json("transformer", "predict", "--model", model, "--prompt", BATTERY)
+    program = run_json("transformer", "predict", "--model", model, "--prompt", PROGRAM)
+    assert battery["next"]["down"] > 0.9 and program["next"]["please"] > 0.9
+    assert battery["prompt"] == BATTERY.split()
+    assert sum(battery["next"].values()) == pytest.approx(1.0, abs=1e-9) and "<end>" in battery["next"]
+
+
+def test_attention_rows_are_causal_softmax(run_json, model):
+    data = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY)
+    weights = np.array(data["weights"])  # (L, h, n, n)
+    n = len(BATTERY.split())
+    assert weights.shape == (1, 2, n, n) and data["prompt"] == BATTERY.split()
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
+    assert np.all(weights[..., np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]] == 0.0)
+    one = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--layer", "1", "--head", "2")
+    assert np.array(one["weights"]).shape == (1, 1, n, n) and one["heads"] == [2]
+
+
+def test_generate_greedy_and_sampled(run_json, model):
+    greedy = run_json("transformer", "generate", "--model", model, "--prompt", "check the battery", "--steps", "12")
+    assert greedy["generated"][:6] == ["log", "and", "find", "out", "whether", "it"]
+    assert greedy["generated"][-1] == "<end>" and greedy["stopped"]
+    args = ("transformer", "generate", "--model", model, "--prompt", "check", "--seed", "5", "--temperature", "1.5")
+    assert run_json(*args) == run_json(*args)
+
+
+def test_trace_shapes(run_json, model):
+    data = run_json("transformer", "trace", "--model", model, "--prompt", "battery ran")
+    shapes = {step["name"]: step["shape"] for step in data["steps"]}
+    assert shapes["one-hot input"] == [2, 14] and shapes["embedded"] == [2, 16]
+    assert shapes["layer 1 head 1 Q"] == [2, 8] and shapes["layer 1 head 1 attention weights"] == [2, 2]
+    assert shapes["layer 1 concat"] == [2, 16] and shapes["layer 1 feed-forward hidden"] == [2, 64]
+    assert shapes["probabilities"] == [2, 14]
+    table = {row["what"]: row["shape"] for row in data["shapes"]}
+    assert table["W_o"] == "[16 x 16]" and table["de-embedding"] == "[16 x 14]"
+    masked = next(s["values"] for s in data["steps"] if s["name"] == "layer 1 head 1 masked scores")
+    assert masked[0][1] is None and isinstance(masked[1][0], float)  # minus infinity above the diagonal: null
+
+
+def test_trace_table_shows_paper_shapes(run, model):
+    out = plain(run("transformer", "trace", "--model", model, "--prompt", "battery ran").stdout)
+    assert "[n x N]" in out and "[512 x 64]" in out and "[2 x 14]" in out
+
+
+def test_embed(run_json, model):
+    data = run_json("embed", "--model", model)
+    assert len(data["words"]) == 14 and np.array(data["coords"]).shape == (14, 2)
+
+
+def test_same_seed_same_weights(run, tmp_path):
+    paths = [tmp_path / f"{i}.npz" for i in range(3)]
+    for path, seed in zip(paths, (3, 3, 4)):
+        assert run("transformer", "train", "battery", "--out", path, "--steps", "20", "--seed", seed).exit_code == 0
+    a, b, c = (np.load(p, allow_pickle=False) for p in paths)
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert not np.array_equal(a["embedding"], c["embedding"])
+
+
+@pytest.mark.parametrize("norm, positions", [("post", "sinusoidal"), ("pre", "learned")])
+def test_gradcheck_command(run_json, norm, positions):
+    data = run_json("transformer", "gradcheck", "--norm", norm, "--positions", positions)
+    assert data["errors"] and max(data["errors"].values()) < 1e-6
+
+
+def test_posenc_matches_the_formula(run_json):
+    data = run_json("posenc", "--positions", "12", "--d-model", "8")
+    pe = np.array(data["values"])
+    pos, i = np.arange(12)[:, None], np.arange(4)[None, :]
+    np.testing.assert_allclose(pe[:, 0::2], np.sin(pos / 10000 ** (2 * i / 8)), atol=1e-12)
+    np.testing.assert_allclose(pe[:, 1::2], np.cos(pos / 10000 ** (2 * i / 8)), atol=1e-12)
+    pair = run_json("posenc", "--positions", "12", "--d-model", "8", "--pair", "1")
+    np.testing.assert_allclose(np.array(pair["values"]), pe[:, 2:4])
+
+
+def test_prompt_longer_than_context(run, run_json, model):
+    long = " ".join(["check the battery log"] * 5)
+    result = run("transformer", "predict", "--model", model, "--prompt", long, "--format", "json")
+    assert result.exit_code == 0 and "using the last 16" in result.stderr
+    assert len(json.loads(result.stdout)["prompt"]) == 16
+    strict = run("transformer", "predict", "--model", model, "--prompt", long, "--strict")
+    assert strict.exit_code == 2 and "context is 16" in strict.stderr
+
+
+def _bad_files(tmp_path, model):
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(model.read_bytes()[:200])
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.zeros(3))
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    future = tmp_path / "future.npz"
+    with np.load(model, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files} | {"format_version": np.array(99)}
+    np.savez(future, **arrays)
+    return {"missing": (tmp_path / "nope.npz", "no such model file"), "truncated": (truncated, "truncated"),
+            "foreign": (foreign, "not an lmtoy transformer model"), "text": (text, "not an .npz"),
+            "future": (future, "version 99")}
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "foreign", "text", "future"])
+def test_bad_model_files(run, tmp_path, model, case):
+    path, message = _bad_files(tmp_path, model)[case]
+    result = run("transformer", "predict", "--model", path, "--prompt", "battery ran")
+    assert result.exit_code == 1 and message in plain(result.stderr) and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["transformer", "predict", "--prompt", "rocket ran"], 1, "'rocket'"),
+    (["transformer", "generate", "--prompt", "battery", "--steps", "-2"], 2, "negative"),
+    (["transformer", "generate", "--prompt", "battery", "--temperature", "0"], 2, "above 0"),
+    (["transformer", "attention", "--prompt", "battery ran", "--head", "3"], 2, "model's 2"),
+])
+def test_bad_input(run, model, args, code, message):
+    result = run(*args[:2], "--model", model, *args[2:])
+    assert result.exit_code == code and message in plain(result.stderr)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--d-model", "10", "--heads", "3"], "not divisible by 3 heads"),
+    (["--positions", "spiral"], "positions must be one of"),
+    (["--norm", "middle"], "norm must be one of"),
+])
+def test_bad_config(run, tmp_path, args, message):
+    result = run("transformer", "train", "battery", "--out", tmp_path / "m.npz", *args)
+    assert result.exit_code == 2 and message in plain(result.stderr)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_ctrl_c_keeps_the_last_checkpoint(tmp_path):
+    """SIGINT during training stops after the current step and leaves a loadable model."""
+    out = tmp_path / "m.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "lmtoy", "transformer", "train", "commands", "--out", str(out),
+                             "--steps", "100000", "--checkpoint-every", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    deadline = time.time() + 60
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert b"stopped early" in err and b"Traceback" not in err
+    from lmtoy.transformer import load_model
+
+    assert load_model(out).config.vocab_size > 100
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
