@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lmtoy.errors import ModelFileError, UsageError
-from lmtoy.transformer import io, model
+from lmtoy.transformer import inference, io, model
 from lmtoy.transformer.model import Config
 
 VARIANTS = [
@@ -111,8 +111,8 @@ def test_trace_lists_every_intermediate_with_its_shape(norm):
     config = small(norm=norm)
     params = random_model(config)
     ids = [1, 4, 2]
-    steps = dict(model.trace(params, config, ids))
-    assert [name for name, _ in model.trace(params, config, ids)][:4] == [
+    steps = dict(inference.trace(params, config, ids))
+    assert [name for name, _ in inference.trace(params, config, ids)][:4] == [
         "one-hot input", "embedded", "positions", "embedded + positions"]  # fmt: skip
     assert steps["one-hot input"].shape == (3, 9) and steps["one-hot input"][1, 4] == 1
     assert steps["layer 2 head 2 Q"].shape == (3, 4)
@@ -130,51 +130,51 @@ def test_trace_lists_every_intermediate_with_its_shape(norm):
 def test_attention_weights_view():
     config = small()
     params = random_model(config)
-    weights = model.attention_weights(params, config, [1, 4, 2, 5])
+    weights = inference.attention_weights(params, config, [1, 4, 2, 5])
     assert weights.shape == (2, 2, 4, 4)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0)
     assert np.all(weights[..., np.triu_indices(4, 1)[0], np.triu_indices(4, 1)[1]] == 0)
-    trace = dict(model.trace(params, config, [1, 4, 2, 5]))
+    trace = dict(inference.trace(params, config, [1, 4, 2, 5]))
     np.testing.assert_array_equal(trace["layer 2 head 1 attention weights"], weights[1, 0])
 
 
 def test_next_distribution_and_long_prompts():
     config = small()
     params = random_model(config)
-    p = model.next_distribution(params, config, [1, 2, 3])
+    p = inference.next_distribution(params, config, [1, 2, 3])
     assert p.shape == (9,) and p.sum() == pytest.approx(1.0)
     long = [1, 2, 3, 4, 5, 6, 7, 8]
-    last = model.next_distribution(params, config, long[-6:])
-    np.testing.assert_array_equal(model.next_distribution(params, config, long), last)
+    last = inference.next_distribution(params, config, long[-6:])
+    np.testing.assert_array_equal(inference.next_distribution(params, config, long), last)
     with pytest.raises(UsageError, match="the prompt has 8 words but the model's context is 6"):
-        model.prompt_window(long, 6, strict=True)
+        inference.prompt_window(long, 6, strict=True)
     with pytest.raises(UsageError, match="empty"):
-        model.next_distribution(params, config, [])
-    cold, plain, hot = (model.next_distribution(params, config, [1, 2], temperature=t) for t in (0.5, 1, 2))
+        inference.next_distribution(params, config, [])
+    cold, plain, hot = (inference.next_distribution(params, config, [1, 2], temperature=t) for t in (0.5, 1, 2))
     assert cold.max() > plain.max() > hot.max()
     assert np.argmax(cold) == np.argmax(plain) == np.argmax(hot)
     with pytest.raises(UsageError, match="temperature must be above 0"):
-        model.next_distribution(params, config, [1, 2], temperature=0)
+        inference.next_distribution(params, config, [1, 2], temperature=0)
 
 
 def test_generate_greedy_sampling_and_end():
     config = small()
     params = random_model(config)
-    greedy = model.generate(params, config, [1, 2], steps=5)
+    greedy = inference.generate(params, config, [1, 2], steps=5)
     assert len(greedy) == 5
-    first = int(np.argmax(model.next_distribution(params, config, [1, 2])))
+    first = int(np.argmax(inference.next_distribution(params, config, [1, 2])))
     assert greedy[0] == first
-    assert model.generate(params, config, [1, 2], steps=5, end_id=first).tolist() == [first]
-    top1 = model.generate(params, config, [1, 2], 5, rng=np.random.default_rng(0), greedy=False, top_k=1)
+    assert inference.generate(params, config, [1, 2], steps=5, end_id=first).tolist() == [first]
+    top1 = inference.generate(params, config, [1, 2], 5, rng=np.random.default_rng(0), greedy=False, top_k=1)
     np.testing.assert_array_equal(top1, greedy)
-    a, b = (model.generate(params, config, [1], 8, np.random.default_rng(3), greedy=False) for _ in "ab")
+    a, b = (inference.generate(params, config, [1], 8, np.random.default_rng(3), greedy=False) for _ in "ab")
     np.testing.assert_array_equal(a, b)
     with pytest.raises(UsageError, match="sampling needs"):
-        model.generate(params, config, [1], 3, greedy=False)
+        inference.generate(params, config, [1], 3, greedy=False)
 
 
 def test_embeddings_2d():
-    coords = model.embeddings_2d(np.random.default_rng(0).normal(size=(9, 8)))
+    coords = inference.embeddings_2d(np.random.default_rng(0).normal(size=(9, 8)))
     assert coords.shape == (9, 2)
     np.testing.assert_allclose(coords.mean(axis=0), 0, atol=1e-12)
 

@@ -11,7 +11,7 @@ import pytest
 
 from lmtoy.corpus import parse_corpus, read_corpus
 from lmtoy.errors import UsageError
-from lmtoy.transformer import model
+from lmtoy.transformer import inference, model
 from lmtoy.transformer.model import Config
 from lmtoy.transformer.train import (
     Adam,
@@ -116,9 +116,9 @@ def test_tour_defaults_learn_the_program_log():
     assert np.mean(losses[-20:]) < np.mean(losses[:20]) / 10
     battery = encode(vocabulary, "check the battery log and find out whether it ran")
     program = encode(vocabulary, "check the program log and find out whether it ran")
-    assert model.next_distribution(params, config, battery)[vocabulary.index("down")] > 0.9
-    assert model.next_distribution(params, config, program)[vocabulary.index("please")] > 0.9
-    ending = model.generate(params, config, battery, 5, end_id=vocabulary.index(model.END))
+    assert inference.next_distribution(params, config, battery)[vocabulary.index("down")] > 0.9
+    assert inference.next_distribution(params, config, program)[vocabulary.index("please")] > 0.9
+    ending = inference.generate(params, config, battery, 5, end_id=vocabulary.index(model.END))
     assert [vocabulary[i] for i in ending] == ["down", "please", model.END]
 
 
