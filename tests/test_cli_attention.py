@@ -92,6 +92,11 @@ def test_complete_sampling_is_reproducible(run_json):
     assert greedy[0] == greedy[1]
 
 
+def test_sampling_options_imply_sampling(run_json):
+    seeded = run_json("complete", "commands", "--prompt", "show me", "--seed", "7", "--steps", "8")
+    assert seeded == run_json("complete", "commands", "--prompt", "show me", "--sample", "--seed", "7", "--steps", "8")
+
+
 def test_complete_top_k_1_is_greedy(run_json):
     sampled = run_json("complete", "commands", "--prompt", "show me", "--sample", "--top-k", "1", "--seed", "3")
     assert sampled["generated"] == run_json("complete", "commands", "--prompt", "show me")["generated"]
@@ -113,7 +118,6 @@ def test_compare_ladder(run_json):
     (["complete", "show_me", "--prompt", "show", "--steps", "-1"], 2, "negative"),
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "0"], 2, "must be a number above 0"),
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "nan"], 2, "must be a number above 0"),
-    (["complete", "show_me", "--prompt", "show", "--seed", "1"], 2, "add --sample"),
     (["attend", "program_log", "--query", "ran down"], 2, "give one"),
     (["vote", "program_log", "--prompt", "ran"], 1, "one-word prompt"),
     (["complete", "show_me", "--prompt", "show yuo my"], 1, "'yuo'"),

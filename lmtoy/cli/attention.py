@@ -174,8 +174,8 @@ def complete(
     prompt: Prompt = ...,
     model: Annotated[Model, typer.Option("--model", "-m", help="Which counted model predicts each next word.")] = Model.first_order,
     steps: Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")] = 10,
-    sample: Annotated[bool, typer.Option("--sample", help="Sample each word instead of taking the highest (greedy).")] = False,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", help="Sampling: scores^(1/T); below 1 sharper, above 1 flatter.")] = 1.0,
+    sample: Annotated[bool, typer.Option("--sample", help="Sample each word instead of taking the highest (greedy); --temperature, --top-k or --seed imply it.")] = False,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sampling: scores^(1/T); below 1 sharper, above 1 flatter.")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sampling: only among the K best words.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling: the same seed gives the same words.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the distribution or vote totals behind each step.")] = False,
@@ -195,15 +195,14 @@ def complete(
 
     if steps < 0:
         bad_option(f"{steps} is negative; give 0 or more", "--steps")
-    if not temperature > 0 or not math.isfinite(temperature):
+    if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
         bad_option(f"{temperature:g} must be a number above 0", "--temperature")
-    if not sample and (seed is not None or top_k is not None or temperature != 1.0):
-        bad_option("--temperature, --top-k and --seed shape sampling: add --sample", "--sample")
+    sample = sample or temperature is not None or top_k is not None or seed is not None
     c = load_corpus(corpus, join_lines, keep_case)
     skip_model = model in (Model.skips, Model.masked_skips)
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model)
     rng = np.random.default_rng(seed) if sample else None
-    result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature, top_k)
+    result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature or 1.0, top_k)
     emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
 
 
