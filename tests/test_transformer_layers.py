@@ -8,19 +8,7 @@ import numpy as np
 import pytest
 
 from lmtoy.transformer import layers
-
-
-def numeric_grad(f, x, h=1e-6):  # f: () -> float, x: array changed in place -> like x
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        saved = x[i]
-        x[i] = saved + h
-        plus = f()
-        x[i] = saved - h
-        minus = f()
-        x[i] = saved
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
+from lmtoy.transformer.train import numeric_gradient
 
 
 def assert_backward(forward, backward, inputs, rng, skip=()):
@@ -32,7 +20,7 @@ def assert_backward(forward, backward, inputs, rng, skip=()):
     for k, (x, g) in enumerate(zip(inputs, grads)):
         if k in skip:
             continue
-        numeric = numeric_grad(lambda: float(np.sum(forward(*inputs)[0] * dout)), x)
+        numeric = numeric_gradient(lambda: float(np.sum(forward(*inputs)[0] * dout)), x, 1e-6)
         np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8, err_msg=f"input {k}")
 
 
@@ -168,5 +156,5 @@ def test_backward_of_cross_entropy():
     rng = np.random.default_rng(9)
     logits, targets = rng.normal(size=(2, 3, 5)), rng.integers(0, 5, size=(2, 3))
     _, cache = layers.cross_entropy(logits, targets)
-    numeric = numeric_grad(lambda: layers.cross_entropy(logits, targets)[0], logits)
+    numeric = numeric_gradient(lambda: layers.cross_entropy(logits, targets)[0], logits, 1e-6)
     np.testing.assert_allclose(layers.cross_entropy_backward(1.0, cache), numeric, rtol=1e-6, atol=1e-9)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
-    one_word, split_words, stderr,
+    Seed, Steps, Temperature, TopK, one_word, sampler, split_words, stderr,
 )
 
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
@@ -173,11 +172,11 @@ def complete(
     corpus: CorpusArg = None,
     prompt: Prompt = ...,
     model: Annotated[Model, typer.Option("--model", "-m", help="Which counted model predicts each next word.")] = Model.first_order,
-    steps: Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")] = 10,
+    steps: Steps = 10,
     sample: Annotated[bool, typer.Option("--sample", help="Sample each word instead of taking the highest (greedy); --temperature, --top-k or --seed imply it.")] = False,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sampling: scores^(1/T); below 1 sharper, above 1 flatter.")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sampling: only among the K best words.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling: the same seed gives the same words.")] = None,
+    temperature: Temperature = None,
+    top_k: TopK = None,
+    seed: Seed = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the distribution or vote totals behind each step.")] = False,
     min_gain: MinGain = 0.25,
     window: Window = None,
@@ -188,20 +187,13 @@ def complete(
     svg: Svg = None,
 ):
     """Sequence completion: append the predicted next word, again and again (section 8)."""
-    import numpy as np
-
     from lmtoy.complete import Ladder, complete as grow
     from lmtoy.render.attention import completion_view
 
-    if steps < 0:
-        bad_option(f"{steps} is negative; give 0 or more", "--steps")
-    if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
-        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
-    sample = sample or temperature is not None or top_k is not None or seed is not None
+    rng = sampler(steps, temperature, top_k, seed, sample)
     c = load_corpus(corpus, join_lines, keep_case)
     skip_model = model in (Model.skips, Model.masked_skips)
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model)
-    rng = np.random.default_rng(seed) if sample else None
     result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature or 1.0, top_k)
     emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
 

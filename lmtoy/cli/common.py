@@ -7,6 +7,7 @@ inside the commands, so ``lmtoy --help`` stays fast.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -67,6 +68,27 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
 Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as an SVG figure.", dir_okay=False)]
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
+
+
+Steps = Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")]
+Temperature = Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from scores^(1/T) (probabilities: softmax(logits / T)); below 1 sharper, above 1 flatter.")]
+TopK = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K best words only.")]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed: the same seed gives the same words.")]
+
+
+def sampler(steps: int, temperature: float | None, top_k: int | None, seed: int | None, sample: bool = False):
+    """Check the sampling options; the random generator to sample with, or None for greedy.
+
+    --temperature, --top-k and --seed each imply sampling.
+    """
+    import numpy as np
+
+    if steps < 0:
+        bad_option(f"{steps} is negative; give 0 or more", "--steps")
+    if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
+        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
+    sample = sample or temperature is not None or top_k is not None or seed is not None
+    return np.random.default_rng(seed) if sample else None
 
 
 def handle_errors(command):

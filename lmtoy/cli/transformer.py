@@ -12,7 +12,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
-    split_words, stderr,
+    Seed, Steps, Temperature, TopK, sampler, split_words, stderr,
 )
 
 transformer_app = typer.Typer(
@@ -160,30 +160,23 @@ def predict(model: ModelPath = ..., prompt: Prompt = ..., top: Annotated[int, ty
 def generate(
     model: ModelPath = ...,
     prompt: Prompt = ...,
-    steps: Annotated[int, typer.Option("--steps", "-n", help="Words to add at most (the end token stops sooner).")] = 10,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from softmax(logits / T).")] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K most probable words.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed (same seed, same words).")] = None,
+    steps: Steps = 10,
+    temperature: Temperature = None,
+    top_k: TopK = None,
+    seed: Seed = None,
     strict: Strict = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
     """Generate words after the prompt: greedy by default; --temperature, --top-k or --seed sample instead."""
-    import numpy as np
-
     from lmtoy.render.transformer import generation_view
     from lmtoy.transformer import END
     from lmtoy.transformer import generate as generate_ids
 
-    if steps < 0:
-        bad_option(f"{steps} is negative; give 0 or more", "--steps")
-    if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
-        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
+    rng = sampler(steps, temperature, top_k, seed)
     saved = _load(model)
     words, ids = _prompt(saved, prompt, strict)
-    sample = temperature is not None or top_k is not None or seed is not None
-    rng = np.random.default_rng(seed) if sample else None
-    new = generate_ids(saved.params, saved.config, ids, steps, rng, temperature or 1.0, top_k, greedy=not sample,
+    new = generate_ids(saved.params, saved.config, ids, steps, rng, temperature or 1.0, top_k, greedy=rng is None,
                        end_id=saved.vocabulary.index(END))
     emit(generation_view(words, [saved.vocabulary[i] for i in new], END), fmt, svg=svg)
 

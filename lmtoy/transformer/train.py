@@ -192,13 +192,14 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
     _, grads = loss_and_grads(params, config, inputs, targets)
     errors = {}
     for name, value in params.items():
-        numeric = _numeric_grad(lambda: _loss(params, config, inputs, targets), value, h)
+        numeric = numeric_gradient(lambda: _loss(params, config, inputs, targets), value, h)
         scale = max(np.abs(grads[name]).max(), np.abs(numeric).max(), 1e-300)
         errors[name] = float(np.abs(grads[name] - numeric).max() / scale)
     return errors
 
 
-def _numeric_grad(f, value, h):  # f() -> float; value changed in place and restored -> like value
+def numeric_gradient(f, value, h=1e-5):  # f() -> float; value changed in place and restored -> like value
+    """Central finite differences of f with respect to each element of ``value``."""
     grad = np.zeros_like(value)
     for i in np.ndindex(value.shape):
         saved = value[i]
