@@ -29,5 +29,9 @@ class ModelFileError(LmtoyError):
     """A model file is missing, truncated, foreign or from another version."""
 
 
+class TrainingError(LmtoyError):
+    """Training cannot go on: the loss is no longer a finite number."""
+
+
 class TooLargeError(LmtoyError):
     """An output would be too large to write in full."""

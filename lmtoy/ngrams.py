@@ -99,8 +99,9 @@ class TransitionModel:
         rows = np.arange(self.n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
         out = np.zeros((len(rows), len(self.vocabulary)))
         real = rows >= 0
-        lo = np.where(real, self.indptr[np.maximum(rows, 0)], 0)
-        size = np.where(real, self.indptr[np.maximum(rows, 0) + 1] - lo, 0)
+        safe = np.where(real, rows, 0) if self.n_rows else np.zeros(len(rows), np.int64)  # indptr has n_rows + 1
+        lo = np.where(real, self.indptr[safe], 0)
+        size = np.where(real, self.indptr[np.minimum(safe + 1, self.n_rows)] - lo, 0)
         at = np.repeat(lo - np.r_[0, np.cumsum(size)[:-1]], size) + np.arange(size.sum())  # entries
         out[np.repeat(np.arange(len(rows)), size), self.cols[at]] = self.values[at]
         return out

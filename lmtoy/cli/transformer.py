@@ -101,7 +101,8 @@ def train(
     params = init_params(config, rng)
     progress = train_steps(params, config, Windows.from_corpus(c, config.context), settings, rng)
     save = lambda: save_model(out, params, config, vocabulary)  # noqa: E731
-    done, loss, stopped = _run(progress, steps, save, checkpoint_every)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss instead
+        done, loss, stopped = _run(progress, steps, save, checkpoint_every)
     save()
     from lmtoy.render.transformer import training_summary
 
@@ -188,12 +189,15 @@ def attention(
     prompt: Prompt = ...,
     layer: Annotated[Optional[int], typer.Option("--layer", min=1, help="Only this layer (from 1).")] = None,
     head: Annotated[Optional[int], typer.Option("--head", min=1, help="Only this head (from 1).")] = None,
+    last: Annotated[bool, typer.Option("--last", help="Only the last word's row: what it attends to, per layer and head.")] = False,
     strict: Strict = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
     """The n x n attention weights of each layer and head, labelled with the prompt's words."""
-    from lmtoy.render.transformer import attention_view
+    import numpy as np
+
+    from lmtoy.render.transformer import attention_row_view, attention_view
     from lmtoy.transformer import attention_weights
 
     saved = _load(model)
@@ -205,20 +209,23 @@ def attention(
     weights = attention_weights(saved.params, c, ids)  # (L, h, n, n)
     layers = [layer - 1] if layer else list(range(c.n_layers))
     heads = [head - 1] if head else list(range(c.n_heads))
+    if last:
+        return emit(attention_row_view(words, weights[np.ix_(layers, heads)], layers, heads), fmt, svg=svg)
     emit(attention_view(words, weights, layers, heads), fmt, svg=svg)
 
 
 @transformer_app.command()
 @handle_errors
-def trace(model: ModelPath = ..., prompt: Prompt = ..., strict: Strict = False, fmt: FormatOpt = Format.table,
-          svg: Svg = None):
+def trace(model: ModelPath = ..., prompt: Prompt = ...,
+          shapes_only: Annotated[bool, typer.Option("--shapes", help="Only the shape table (section 10).")] = False,
+          strict: Strict = False, fmt: FormatOpt = Format.table, svg: Svg = None):
     """One forward pass step by step: every intermediate matrix with its shape, and the shape table."""
     from lmtoy.render.transformer import shapes, trace_view
     from lmtoy.transformer import trace as forward_trace
 
     saved = _load(model)
     words, ids = _prompt(saved, prompt, strict)
-    steps = forward_trace(saved.params, saved.config, ids)
+    steps = [] if shapes_only else forward_trace(saved.params, saved.config, ids)
     config = _config_dict(saved.config)
     emit(trace_view(words, saved.vocabulary, steps, shapes(saved.config, len(words)), config), fmt, svg=svg)
 

@@ -126,6 +126,7 @@ def _shade(v: float, lo: float, hi: float) -> str:
     if v == 0 or not np.isfinite(v):
         return "dim"
     step = 0 if hi <= lo else int((v - lo) / (hi - lo) * (len(RAMP) - 1) + 0.5)
+    step = min(max(step, 0), len(RAMP) - 1)  # a value outside a fixed scale takes the end colour
     return f"{'white' if step < 5 else 'black'} on {RAMP[step]}"
 
 

@@ -53,21 +53,14 @@ def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], he
     return View([_side_by_side(grids, width)], lambda: payload, main=main)
 
 
-def attention_row_view(prompt: list[str], weights: np.ndarray) -> View:
-    """What the last word attends to, (L, h, n, n) -> one row per layer and head."""
-    rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L*h, n)
-    labels = [f"layer {l + 1} head {h + 1}" for l in range(weights.shape[0]) for h in range(weights.shape[1])]
+def attention_row_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int]) -> View:
+    """What the last word attends to: weights (L', h', n, n) -> one row per layer and head."""
+    rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L'*h', n)
+    labels = [f"layer {l + 1} head {h + 1}" for l in layers for h in heads]
     grid = Grid.of(rows, labels, prompt, title=f"What '{prompt[-1]}' (the last word) attends to", scale=PROBABILITY,
                    hide_zeros=False)
-    return View([grid], lambda: {"prompt": prompt, "weights": rows}, main=grid)
-
-
-def loss_view(losses: list[float]) -> View:
-    """The training loss, every tenth of the run."""
-    marks = np.unique(np.linspace(0, len(losses) - 1, 11).astype(int))
-    grid = Grid.of(np.array(losses)[marks][None, :], ["loss"], [str(m + 1) for m in marks], hide_zeros=False,
-                   title="Cross-entropy loss (nats) by training step")
-    return View([grid], lambda: {"losses": losses}, main=grid)
+    payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads], "weights": rows}
+    return View([grid], lambda: payload, main=grid)
 
 
 class _SideBySide:

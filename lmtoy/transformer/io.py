@@ -108,5 +108,7 @@ def _unpack(path, arrays) -> SavedModel:
                 f"{path}: damaged model: weight '{name}' is {arrays[name].dtype} {arrays[name].shape}, "
                 f"expected float {shape}"
             )
+        if not np.isfinite(arrays[name]).all():
+            raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
     return SavedModel(params, config, vocabulary)

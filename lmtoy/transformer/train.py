@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lmtoy.errors import UsageError
+from lmtoy.errors import TrainingError
 from lmtoy.transformer import layers
 from lmtoy.transformer.model import END, Config, backward, forward_cached, init_params
 
@@ -156,6 +157,8 @@ def train(params, config, windows, settings, rng) -> Iterator[Progress]:
     for step in range(1, settings.steps + 1):
         inputs, targets = windows.sample(rng, settings.batch)
         loss, grads = loss_and_grads(params, config, inputs, targets)
+        if not math.isfinite(loss):  # stop before the update: params keep the last finite weights
+            raise TrainingError(f"training diverged at step {step} (loss {loss}): try a lower --lr or --clip")
         adam.step(grads)
         tokens += inputs.size
         yield Progress(step, settings.steps, loss, tokens / max(time.perf_counter() - start, 1e-9))
@@ -184,11 +187,14 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
     by the largest |gradient| of that weight (a plain elementwise ratio would
     divide the finite differences' rounding noise by near-zero gradients).
     """
-    params = init_params(config, rng, dtype=np.float64)
-    for name, value in params.items():
-        if value.ndim == 1:
-            value += rng.normal(0, 0.1, value.shape)
-    inputs, targets = rng.integers(0, config.vocab_size, size=(2, batch, config.context))
+    for _ in range(100):  # finite differences across a ReLU kink are wrong: draw again
+        params = init_params(config, rng, dtype=np.float64)
+        for name, value in params.items():
+            if value.ndim == 1:
+                value += rng.normal(0, 0.1, value.shape)
+        inputs, targets = rng.integers(0, config.vocab_size, size=(2, batch, config.context))
+        if _clear_of_kinks(params, config, inputs, 100 * h):
+            break
     _, grads = loss_and_grads(params, config, inputs, targets)
     errors = {}
     for name, value in params.items():
@@ -196,6 +202,16 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
         scale = max(np.abs(grads[name]).max(), np.abs(numeric).max(), 1e-300)
         errors[name] = float(np.abs(grads[name] - numeric).max() / scale)
     return errors
+
+
+def _clear_of_kinks(params, config, inputs, margin) -> bool:
+    """True when every feed-forward pre-activation x W_1 + b_1 is at least ``margin`` from 0."""
+    _, cache = forward_cached(params, config, inputs)
+    for l, block in enumerate(cache.blocks):
+        pre = block.ffn[0] @ params[f"layer{l}.W_1"] + params[f"layer{l}.b_1"]  # (B, n, d_ff)
+        if np.abs(pre).min() < margin:
+            return False
+    return True
 
 
 def numeric_gradient(f, value, h=1e-5):  # f() -> float; value changed in place and restored -> like value
