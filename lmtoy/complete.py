@@ -57,19 +57,19 @@ def next_scores(ladder: Ladder, kind: str, ids: np.ndarray) -> Scores | None:
     if kind == "first-order":
         model = ladder.get(kind)
         return _row_scores(model, (ids[-1],))
+    if len(ids) < 2:
+        raise UsageError(f"the {kind} model needs a prompt of at least two words")
     if kind == "second-order":
-        if len(ids) < 2:
-            raise UsageError("the second-order model needs a prompt of at least two words")
         return _row_scores(ladder.get(kind), (ids[-2], ids[-1]))
-    model = ladder.get("skips")
-    v = attention.vote(model, ids)
+    v = attention.vote(ladder.get("skips"), ids)
+    note = ""
     if kind == "masked-skips":
         mask = attention.auto_mask(v, ladder.get("masked-skips"))
         if mask.any():
             v = attention.masked(v, mask)
-        elif len(v.rows):
-            return Scores(v.totals, "no informative feature is active: the unmasked vote decides") if v.totals.any() else None
-    return Scores(v.totals) if v.totals.any() else None
+        else:
+            note = "no informative feature is active: the unmasked vote decides"
+    return Scores(v.totals, note) if v.totals.any() else None
 
 
 def _row_scores(model: TransitionModel, key: tuple) -> Scores | None:
@@ -118,5 +118,8 @@ def complete(ladder: Ladder, kind: str, ids: np.ndarray, steps: int, rng=None, t
 def dead_end(ladder: Ladder, kind: str, seq) -> str:
     """Why nothing follows: 'nothing follows 'please' under the first-order model'."""
     words = ladder.corpus.vocabulary.words
-    what = f"the pair ({words[seq[-2]]}, {words[seq[-1]]})" if kind == "second-order" else f"'{words[seq[-1]]}'"
-    return f"nothing follows {what} under the {kind} model"
+    if kind == "first-order":
+        return f"nothing follows '{words[seq[-1]]}' under the first-order model"
+    if kind == "second-order":
+        return f"nothing follows the pair ({words[seq[-2]]}, {words[seq[-1]]}) under the second-order model"
+    return f"no feature (earlier word, '{words[seq[-1]]}') of this sequence was ever followed by a word"

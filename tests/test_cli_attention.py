@@ -160,3 +160,10 @@ def test_tie_is_named(run, run_json):
     data = run_json("vote", "program_log", "--prompt", PROGRAM, "--window", "2")
     assert data["window"] == 2 and data["margin"] == 0 and data["features"] == [["whether", "ran"], ["it", "ran"]]
     assert "a tie" in plain(run("vote", "program_log", "--prompt", PROGRAM, "--window", "2").stdout)
+
+
+def test_min_gain_default_matches_the_core():
+    from lmtoy import attention
+    from lmtoy.cli.attention import MIN_GAIN
+
+    assert MIN_GAIN == attention.DEFAULT_MIN_GAIN

@@ -83,6 +83,11 @@ def test_second_order_battery(run_json):
     assert fractional == [["whether", "the"]]
 
 
+def test_all_rows_respects_max_rows(run):
+    out = run("second-order", "battery", "--all-rows", "--max-rows", "10").stdout
+    assert "54 rows" in out
+
+
 def test_second_order_one_row_and_all_rows(run_json):
     one = run_json("second-order", "battery", "--words", "battery ran")
     assert one["rows"] == [["battery", "ran"]] and cell(one, ["battery", "ran"], "down") == 1
@@ -259,7 +264,12 @@ def test_every_command_has_help(run):
 
     import typer.main
 
-    group = typer.main.get_command(app)
-    for name, command in group.commands.items():
-        assert command.help, name
-        assert run(name, "--help").exit_code == 0
+    def walk(group, path):
+        for name, command in group.commands.items():
+            assert command.help, path + [name]
+            assert run(*path, name, "--help").exit_code == 0
+            if hasattr(command, "commands"):
+                walk(command, path + [name])
+
+    walk(typer.main.get_command(app), [])
+    assert "gradcheck" in run("transformer", "--help").stdout

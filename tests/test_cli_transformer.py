@@ -129,7 +129,7 @@ def _bad_files(tmp_path, model):
     with np.load(model, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files} | {"format_version": np.array(99)}
     np.savez(future, **arrays)
-    return {"missing": (tmp_path / "nope.npz", "no such model file"), "truncated": (truncated, "truncated"),
+    return {"missing": (tmp_path / "nope.npz", "does not exist"), "truncated": (truncated, "truncated"),
             "foreign": (foreign, "not an lmtoy transformer model"), "text": (text, "not an .npz"),
             "future": (future, "version 99")}
 
@@ -138,7 +138,8 @@ def _bad_files(tmp_path, model):
 def test_bad_model_files(run, tmp_path, model, case):
     path, message = _bad_files(tmp_path, model)[case]
     result = run("transformer", "predict", "--model", path, "--prompt", "battery ran")
-    assert result.exit_code == 1 and message in plain(result.stderr) and "Traceback" not in result.stderr
+    assert result.exit_code == (2 if case == "missing" else 1)
+    assert message in plain(result.stderr) and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("args, code, message", [

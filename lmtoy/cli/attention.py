@@ -14,6 +14,8 @@ from lmtoy.cli.common import (
 
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
 Window = Annotated[Optional[int], typer.Option("--window", min=1, help="Skip features reach at most K words back.")]
+MIN_GAIN = 0.25  # = lmtoy.attention.DEFAULT_MIN_GAIN (not imported here: it would load numpy at start-up)
+ATTEND_LIMIT = 3000  # words: K is N x N
 MinGain = Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="A feature is informative when its next-word distribution is more than this (total-variation distance) away from the first-order row of its most recent word.")]
 IgnoreUnknown = Annotated[bool, typer.Option("--ignore-unknown", help="Skip models: ignore earlier prompt words that are not in the vocabulary.")]
 
@@ -54,7 +56,7 @@ def vote(
     prompt: Prompt = ...,
     keep: Annotated[Optional[list[str]], typer.Option("--keep", help="Mask: keep only this feature, 'earlier,recent' (repeatable).")] = None,
     auto_mask: Annotated[bool, typer.Option("--auto-mask", help="Mask: keep only the informative features (see --min-gain).")] = False,
-    min_gain: MinGain = 0.25,
+    min_gain: MinGain = MIN_GAIN,
     window: Window = None,
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
@@ -113,7 +115,7 @@ def _keep_mask(vocab, v, pairs: list[list[str]]):
 def attend(
     corpus: CorpusArg = None,
     query: Annotated[str, typer.Option("--query", "-q", help="The most recent word, e.g. 'ran'.")] = ...,
-    min_gain: MinGain = 0.25,
+    min_gain: MinGain = MIN_GAIN,
     window: Window = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
@@ -128,6 +130,11 @@ def attend(
     c = load_corpus(corpus, join_lines, keep_case)
     word = one_word(query, "--query", keep_case)
     word_id = c.vocabulary.id(word)
+    if len(c.vocabulary) > ATTEND_LIMIT:
+        from lmtoy.errors import TooLargeError
+
+        raise TooLargeError(f"attend builds K, an N x N matrix: N = {len(c.vocabulary):,} words is more than "
+                            f"{ATTEND_LIMIT:,}; 'lmtoy vote CORPUS --prompt ... --auto-mask' shows one prompt's mask")
     model = skips(c, window)
     k = attention.mask_matrix(model, attention.informative(model, first_order(c), min_gain))
     q, qkt = attention.query_mask(k, word_id)
@@ -139,7 +146,7 @@ def attend(
 def feedforward(
     corpus: CorpusArg = None,
     prompt: Prompt = ...,
-    min_gain: MinGain = 0.25,
+    min_gain: MinGain = MIN_GAIN,
     window: Window = None,
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
@@ -178,7 +185,7 @@ def complete(
     top_k: TopK = None,
     seed: Seed = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the distribution or vote totals behind each step.")] = False,
-    min_gain: MinGain = 0.25,
+    min_gain: MinGain = MIN_GAIN,
     window: Window = None,
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
@@ -203,7 +210,7 @@ def complete(
 def compare(
     corpus: CorpusArg = None,
     prompt: Prompt = ...,
-    min_gain: MinGain = 0.25,
+    min_gain: MinGain = MIN_GAIN,
     window: Window = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,

@@ -27,8 +27,7 @@ def onehot(
     svg: Svg = None,
 ):
     """One-hot encoding: the number sequence and one-hot rows of TEXT (section 1)."""
-    import numpy as np
-
+    from lmtoy.corpus import Vocabulary
     from lmtoy.render.counted import onehot_view
 
     tokens = split_words(text, "TEXT", keep_case)
@@ -41,31 +40,27 @@ def onehot(
 
         counted = load_corpus(corpus, keep_case=keep_case)
         words = list(counted.vocabulary.words)
-    ids = np.array([_word_id(words, t) for t in tokens])
-    table = ("first-order", first_order(counted).dense()) if lookup else None
-    emit(onehot_view(tokens, words, ids, _parse_mix(mix, words), table), fmt, svg=svg)
+    vocabulary = Vocabulary(tuple(words))
+    ids = vocabulary.encode(tokens)
+    model = first_order(counted) if lookup else None
+    emit(onehot_view(tokens, words, ids, _parse_mix(mix, vocabulary, keep_case), model), fmt, svg=svg)
 
 
-def _word_id(words: list[str], word: str) -> int:
-    from lmtoy.corpus import Vocabulary
-
-    return Vocabulary(tuple(words)).id(word)
-
-
-def _parse_mix(mix: str | None, words: list[str]) -> dict[str, float] | None:
+def _parse_mix(mix: str | None, vocabulary, keep_case: bool) -> dict[str, float] | None:
+    """'files=0.3,photos=0.5' -> {files: 0.3, photos: 0.5}; every word must be in the vocabulary."""
     if mix is None:
         return None
     out = {}
     for item in mix.split(","):
         word, sep, value = item.partition("=")
+        word = word.strip() if keep_case else word.strip().lower()
         try:
-            out[word.strip().lower()] = float(value)
+            out[word] = float(value)
         except ValueError:
             bad_option(f"'{item}' is not word=weight", "--mix")
-        if not sep or not math.isfinite(out[word.strip().lower()]):
+        if not sep or not math.isfinite(out[word]):
             bad_option(f"'{item}' is not word=weight with a finite weight", "--mix")
-    for word in out:
-        _word_id(words, word)
+        vocabulary.id(word)
     return out
 
 
@@ -103,7 +98,7 @@ def second_order_cmd(
     fmt: FormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
-    max_rows: MaxRows = 40,
+    max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all; default 40, all with --all-rows).")] = None,
 ):
     """Second-order model: one row per observed word pair -> next word (section 3)."""
     import numpy as np
@@ -112,13 +107,14 @@ def second_order_cmd(
     from lmtoy.render.counted import all_pairs_view, model_view
 
     model = second_order(load_corpus(corpus, join_lines, keep_case))
+    rows_shown = 40 if max_rows is None else max_rows
     if words is not None:
         pair = split_words(words, "--words", keep_case)
         if len(pair) != 2:
             bad_option(f"'{words}' is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
-        return emit(model_view(model, np.array([lookup(model, pair)])), fmt, sparse, svg, max_rows)
+        return emit(model_view(model, np.array([lookup(model, pair)])), fmt, sparse, svg, rows_shown)
     if not all_rows:
-        return emit(model_view(model), fmt, sparse, svg, max_rows)
+        return emit(model_view(model), fmt, sparse, svg, rows_shown)
     if model.possible_rows > ALL_ROWS_LIMIT:
         from lmtoy.errors import TooLargeError
 
@@ -126,7 +122,7 @@ def second_order_cmd(
             f"--all-rows would show {model.possible_rows:,} pair rows (N = {len(model.vocabulary):,}); "
             f"the limit is {ALL_ROWS_LIMIT:,}: drop --all-rows to see the {model.n_rows:,} observed rows"
         )
-    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=max_rows if max_rows != 40 else 0)
+    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=0 if max_rows is None else max_rows)
 
 
 @app.command()
@@ -154,5 +150,6 @@ def skips(
     if not len(rows):
         from lmtoy.errors import VocabularyError
 
-        raise VocabularyError(f"no feature has '{recent}' as its most recent word (nothing follows it)")
+        raise VocabularyError(f"no feature has '{recent}' as its most recent word: it never has both an earlier "
+                              "word and a next word in one sentence")
     emit(model_view(model, rows, title=f"Skip features whose most recent word is '{recent}'"), fmt, sparse, svg, max_rows)

@@ -27,8 +27,11 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer t
 
 
 def _load(path: Path):
+    """The model a --model option names; a path that does not exist is a command-line error."""
     from lmtoy.transformer import load_model
 
+    if not path.exists():
+        bad_option(f"'{path}' does not exist (train one with: lmtoy transformer train CORPUS --out {path})", "--model")
     return load_model(path)
 
 
@@ -39,7 +42,7 @@ def _prompt(saved, prompt: str, strict: bool):
     from lmtoy.corpus import Vocabulary
     from lmtoy.errors import UsageError
 
-    words = split_words(prompt, "--prompt")
+    words = split_words(prompt, "--prompt", saved.keep_case)
     vocab = Vocabulary(tuple(saved.vocabulary))
     unknown = [w for w in words if w not in vocab]
     if unknown:
@@ -100,7 +103,7 @@ def train(
     rng = np.random.default_rng(seed)
     params = init_params(config, rng)
     progress = train_steps(params, config, Windows.from_corpus(c, config.context), settings, rng)
-    save = lambda: save_model(out, params, config, vocabulary)  # noqa: E731
+    save = lambda: save_model(out, params, config, vocabulary, keep_case)  # noqa: E731
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss instead
         done, loss, stopped = _run(progress, steps, save, checkpoint_every)
     save()

@@ -80,7 +80,8 @@ def attend_view(words: tuple[str, ...], word: str, k: np.ndarray, q: np.ndarray,
         f"[bold]'{word}' attends to:[/] " + ", ".join(w for w, m in zip(names, qkt) if m),
     ]
     payload = {"query": word, "vocabulary": names, "Q": q, "K": k, "QKT": qkt}
-    return View(parts, lambda: payload, main=Grid.of(k, names, names, row_header="earlier"))
+    return View(parts, lambda: payload, main=Grid.of(k, names, names, row_header="earlier"),
+                hint="K is N x N: the table view shows a part of it")
 
 
 def feedforward_view(words: tuple[str, ...], prompt: list[str], ff: FeedForward, x, pre, post, out) -> View:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmtoy.ngrams import TransitionModel
-from lmtoy.render.matrix import CELL_LIMIT, Grid, label_text, records, to_json
+from lmtoy.render.matrix import CELL_LIMIT, Grid, records, to_json
 from lmtoy.render.views import LazyLabels, View
 
 ROW_HEADERS = {"first-order": "word", "second-order": "previous, recent", "skips": "earlier, recent"}
@@ -121,12 +121,12 @@ def all_pairs_view(model: TransitionModel) -> View:
 
 def lookup_view(model: TransitionModel, word: str, r: int) -> View:
     """First-order lookup: one-hot(word) times the matrix pulls out the word's row."""
-    from lmtoy.onehot import lookup, one_hot
+    from lmtoy.onehot import one_hot
 
     words = list(model.vocabulary.words)
     n = len(words)
     hot = one_hot(np.array([model.vocabulary.id(word)]), n)  # (1, N)
-    row = lookup(hot, model.dense())[0] if n <= 2000 else model.row(r)  # (N,)
+    row = _pulled(model, hot)[0]  # (N,)
     parts = [Grid.of(hot, [f"one-hot({word})"], words, title=f"one-hot({word}): a 1 in column {words.index(word) + 1} of {n}",
                      col_rank=hot[0], hide_zeros=False)]
     if n <= 12:
@@ -138,10 +138,20 @@ def lookup_view(model: TransitionModel, word: str, r: int) -> View:
     return View(parts, lambda: base.payload() | {"onehot": hot[0]}, main=base.main, sparse=base.sparse)
 
 
+def _pulled(model: TransitionModel, hot: np.ndarray) -> np.ndarray:  # (n, N) -> (n, N)
+    """one-hot rows times the transition matrix: a real product for a small vocabulary;
+    above 2,000 words the rows are taken directly (the same numbers, without an N x N matrix)."""
+    from lmtoy.onehot import lookup
+
+    if len(model.vocabulary) <= 2000:
+        return lookup(hot, model.dense())
+    return model.dense(np.argmax(hot, axis=1))
+
+
 def onehot_view(tokens: list[str], vocabulary: list[str], ids: np.ndarray, mix: dict[str, float] | None,
-                table: tuple[str, np.ndarray] | None) -> View:
-    """Section 1: the number sequence, one-hot rows, dot products, and lookups."""
-    from lmtoy.onehot import lookup, one_hot
+                model: TransitionModel | None = None) -> View:
+    """Section 1: the number sequence, one-hot rows, dot products, and (with a model) lookups."""
+    from lmtoy.onehot import one_hot
 
     n = len(vocabulary)
     hot = one_hot(ids, n)  # (n, N)
@@ -159,13 +169,12 @@ def onehot_view(tokens: list[str], vocabulary: list[str], ids: np.ndarray, mix: 
                              + ", ".join(f"{w} {v:g}" for w, v in mix.items())))
         payload["mix"] = mix
         payload["mix_dot"] = hot @ weights
-    if table is not None:
-        name, matrix = table
-        pulled = lookup(hot, matrix)  # (n, N)
-        parts.append(Grid.of(pulled, tokens, vocabulary, title=f"One-hot rows times the {name} matrix: rows {numbers}"))
-        payload["lookup"] = {"matrix": name, "rows": numbers, "values": pulled}
+    if model is not None:
+        pulled = _pulled(model, hot)  # (n, N)
+        parts.append(Grid.of(pulled, tokens, vocabulary, title=f"One-hot rows times the {model.kind} matrix: "
+                             f"rows {numbers}", scale=PROBABILITY))
+        payload["lookup"] = {"matrix": model.kind, "rows": numbers, "values": pulled}
     main = Grid.of(hot, tokens, vocabulary, row_header="word")
     return View(parts, lambda: payload, main=main)
 
 
-__all__ = ["model_view", "all_pairs_view", "lookup_view", "onehot_view", "label_text"]

@@ -35,7 +35,6 @@ class View:
     main: Grid | None = None
     sparse: Callable[[str | None], str] | None = None
     hint: str = "use --sparse for the non-zero entries only"
-    cells: int | None = None
 
     def table(self, width: int = 80, max_rows: int = 40) -> Group:
         shown = []
@@ -53,7 +52,7 @@ class View:
                 raise UsageError("--sparse applies to transition matrices only")
             return self.sparse({"json": None, "csv": ",", "tsv": "\t"}[fmt])
         shape = self.main.shape if self.main is not None else (0, 0)
-        check_size(self.cells if self.cells is not None else shape[0] * shape[1], self.hint)
+        check_size(shape[0] * shape[1], self.hint)
         if fmt == "json":
             return to_json(self.payload())
         if self.main is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmtoy.errors import UsageError
+from lmtoy.onehot import one_hot
 from lmtoy.transformer import layers
 from lmtoy.transformer.model import forward, forward_cached, position_table
 
@@ -96,7 +97,7 @@ def trace(params, config, ids):  # (n,) int -> [(name, array)]
     n = len(window)
     embedded = params["embedding"][window]
     positions = position_table(params, config, n, embedded.dtype)[:n]
-    steps = [("one-hot input", np.eye(config.vocab_size)[window]), ("embedded", embedded),
+    steps = [("one-hot input", one_hot(window, config.vocab_size)), ("embedded", embedded),
              ("positions", positions), ("embedded + positions", embedded + positions)]  # fmt: skip
     for l, block in enumerate(cache.blocks, 1):
         steps += _block_trace(f"layer {l}", block, config)

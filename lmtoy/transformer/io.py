@@ -5,6 +5,7 @@ Keys (``FORMAT_VERSION`` 1):
 - ``format``: the string "lmtoy-transformer"; ``format_version``: the integer 1;
 - ``config``: the Config as a JSON object string (every field, d_k, d_v, d_ff filled in);
 - ``vocabulary``: (N,) unicode array, the word of each id (the corpus words sorted, then "<end>");
+- ``keep_case``: a bool, True when the corpus was read with --keep-case (prompts keep case too);
 - every weight under its ``model.param_shapes`` name, float32 as trained, e.g.
   ``embedding`` (N, d_model), ``layer0.W_q`` (h, d_model, d_k), ``de_embedding`` (d_model, N).
 
@@ -26,16 +27,17 @@ from lmtoy.transformer.model import Config, param_shapes
 
 FORMAT = "lmtoy-transformer"
 FORMAT_VERSION = 1
-_META = ("format", "format_version", "config", "vocabulary")
+_META = ("format", "format_version", "config", "vocabulary", "keep_case")
 
 
 class SavedModel(NamedTuple):
     params: dict[str, np.ndarray]
     config: Config
     vocabulary: tuple[str, ...]
+    keep_case: bool = False  # the corpus kept upper case: prompts must too
 
 
-def save_model(path, params, config, vocabulary) -> None:
+def save_model(path, params, config, vocabulary, keep_case: bool = False) -> None:
     """Write weights, config and vocabulary to ``path`` (.npz), atomically; ModelFileError if it cannot."""
     if len(vocabulary) != config.vocab_size:
         raise ValueError(f"{len(vocabulary)} words but config.vocab_size {config.vocab_size}")
@@ -44,6 +46,7 @@ def save_model(path, params, config, vocabulary) -> None:
         "format_version": np.array(FORMAT_VERSION),
         "config": np.array(config.to_json()),
         "vocabulary": np.array(vocabulary, dtype=str),
+        "keep_case": np.array(bool(keep_case)),
     } | {name: np.asarray(params[name]) for name in param_shapes(config)}
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same directory: rename is atomic
@@ -111,4 +114,4 @@ def _unpack(path, arrays) -> SavedModel:
         if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
-    return SavedModel(params, config, vocabulary)
+    return SavedModel(params, config, vocabulary, bool(arrays.get("keep_case", False)))
