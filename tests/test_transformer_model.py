@@ -174,9 +174,13 @@ def test_generate_greedy_sampling_and_end():
 
 
 def test_embeddings_2d():
-    coords = inference.embeddings_2d(np.random.default_rng(0).normal(size=(9, 8)))
+    table = np.random.default_rng(0).normal(size=(9, 8)) * [5, 3, 1, 1, 1, 1, 1, 1]
+    coords = inference.embeddings_2d(table)
     assert coords.shape == (9, 2)
     np.testing.assert_allclose(coords.mean(axis=0), 0, atol=1e-12)
+    # the two principal axes hold the most variance: the eigenvalues of the covariance, largest first
+    eigen = np.sort(np.linalg.eigvalsh(np.cov(table, rowvar=False)))[::-1]
+    np.testing.assert_allclose(np.var(coords, axis=0, ddof=1), eigen[:2], rtol=1e-9)
 
 
 @pytest.mark.parametrize("options", VARIANTS)
