@@ -14,7 +14,7 @@ def test_tour_runs_every_step(run):
     out = plain(result.stdout)
     for step in STEPS:
         assert step.section in out
-    for figure in ("-> [2, 3, 1]", "down 0.99", "'ran' attends to: battery, program, ran", "photos please"):
+    for figure in ("-> [2, 3, 1]", "down 0.995", "'ran' attends to: battery, program, ran", "photos please"):
         assert figure in out, figure
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
@@ -28,7 +28,7 @@ def test_model_steps_train_first(run):
     """Section 11 uses model.npz, so the tour trains it first."""
     result = run("tour", "--section", "11")
     assert result.exit_code == 0 and "10. A transformer, trained by hand" in result.stdout
-    assert "down 0.99" in plain(result.stdout)
+    assert "down 0.995" in plain(result.stdout)
 
 
 def test_unknown_section(run):

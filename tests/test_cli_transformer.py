@@ -45,29 +45,45 @@ def test_predict_learns_the_worked_example(run_json, model):
 def test_attention_rows_are_causal_softmax(run_json, model):
     data = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY)
     weights = np.array(data["weights"])  # (L, h, n, n)
-    n = len(BATTERY.split())
-    assert weights.shape == (1, 2, n, n) and data["prompt"] == BATTERY.split()
+    n = len(BATTERY.split()) + 1  # the model reads <end> first: the prompt starts a sentence
+    assert weights.shape == (1, 2, n, n) and data["prompt"] == ["<end>"] + BATTERY.split()
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
     assert np.all(weights[..., np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]] == 0.0)
     one = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--layer", "1", "--head", "2")
     assert np.array(one["weights"]).shape == (1, 1, n, n) and one["heads"] == [2]
+    mid = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--mid-sentence")
+    assert np.array(mid["weights"]).shape == (1, 2, n - 1, n - 1) and mid["prompt"] == BATTERY.split()
 
 
 def test_generate_greedy_and_sampled(run_json, model):
     greedy = run_json("transformer", "generate", "--model", model, "--prompt", "check the battery", "--steps", "12")
     assert greedy["generated"][:6] == ["log", "and", "find", "out", "whether", "it"]
-    assert greedy["generated"][-1] == "<end>" and greedy["stopped"]
+    assert greedy["generated"][-2:] == ["down", "please"] and greedy["stopped"]
     args = ("transformer", "generate", "--model", model, "--prompt", "check", "--seed", "5", "--temperature", "1.5")
     assert run_json(*args) == run_json(*args)
+
+
+def test_a_prompt_starts_a_sentence(run_json, tmp_path):
+    """Sentences are read after <end>: 'a' at a sentence start is followed by 'b' (a b. / c a d.)."""
+    path, corpus = tmp_path / "ab.npz", tmp_path / "ab.txt"
+    corpus.write_text("a b.\nc a d.\n")
+    from typer.testing import CliRunner
+
+    from lmtoy.cli import app
+
+    assert CliRunner().invoke(app, ["transformer", "train", str(corpus), "--out", str(path), "--steps", "600"]).exit_code == 0
+    assert run_json("transformer", "predict", "--model", path, "--prompt", "a")["next"]["b"] > 0.9
+    assert run_json("transformer", "predict", "--model", path, "--prompt", "c a")["next"]["d"] > 0.9
 
 
 def test_trace_shapes(run_json, model):
     data = run_json("transformer", "trace", "--model", model, "--prompt", "battery ran")
     shapes = {step["name"]: step["shape"] for step in data["steps"]}
-    assert shapes["one-hot input"] == [2, 14] and shapes["embedded"] == [2, 16]
-    assert shapes["layer 1 head 1 Q"] == [2, 8] and shapes["layer 1 head 1 attention weights"] == [2, 2]
-    assert shapes["layer 1 concat"] == [2, 16] and shapes["layer 1 feed-forward hidden"] == [2, 64]
-    assert shapes["probabilities"] == [2, 14]
+    # <end> battery ran: three rows
+    assert shapes["one-hot input"] == [3, 14] and shapes["embedded"] == [3, 16]
+    assert shapes["layer 1 head 1 Q"] == [3, 8] and shapes["layer 1 head 1 attention weights"] == [3, 3]
+    assert shapes["layer 1 concat"] == [3, 16] and shapes["layer 1 feed-forward hidden"] == [3, 64]
+    assert shapes["probabilities"] == [3, 14] and data["prompt"] == ["<end>", "battery", "ran"]
     table = {row["what"]: row["shape"] for row in data["shapes"]}
     assert table["W_o"] == "[16 x 16]" and table["de-embedding"] == "[16 x 14]"
     masked = next(s["values"] for s in data["steps"] if s["name"] == "layer 1 head 1 masked scores")
@@ -76,7 +92,7 @@ def test_trace_shapes(run_json, model):
 
 def test_trace_table_shows_paper_shapes(run, model):
     out = plain(run("transformer", "trace", "--model", model, "--prompt", "battery ran").stdout)
-    assert "[n x N]" in out and "[512 x 64]" in out and "[2 x 14]" in out
+    assert "[n x N]" in out and "[512 x 64]" in out and "[3 x 14]" in out
 
 
 def test_embed(run_json, model):
@@ -112,7 +128,7 @@ def test_posenc_matches_the_formula(run_json):
 def test_prompt_longer_than_context(run, run_json, model):
     long = " ".join(["check the battery log"] * 5)
     result = run("transformer", "predict", "--model", model, "--prompt", long, "--format", "json")
-    assert result.exit_code == 0 and "using the last 16" in result.stderr
+    assert result.exit_code == 0 and "it reads the last 16" in result.stderr
     assert len(json.loads(result.stdout)["prompt"]) == 16
     strict = run("transformer", "predict", "--model", model, "--prompt", long, "--strict")
     assert strict.exit_code == 2 and "context is 16" in strict.stderr
@@ -175,7 +191,7 @@ def test_ctrl_c_keeps_the_last_checkpoint(tmp_path):
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err.decode()
+    assert proc.returncode == 130, err.decode()  # stopped early, but cleanly: the model is saved
     assert b"stopped early" in err and b"Traceback" not in err
     from lmtoy.transformer import load_model
 

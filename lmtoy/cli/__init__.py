@@ -16,8 +16,8 @@ def main() -> None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         app()
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except KeyboardInterrupt as interrupt:
+        sys.stderr.write(f"interrupted{': ' + str(interrupt) if str(interrupt) else ''}\n")
         sys.exit(130)
     except BrokenPipeError:
         _silence_stdout()

@@ -73,7 +73,7 @@ MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table 
 Steps = Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from scores^(1/T) (probabilities: softmax(logits / T)); below 1 sharper, above 1 flatter.")]
 TopK = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K best words only.")]
-Seed = Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed: the same seed gives the same words.")]
+Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1, help="Sample with this seed: the same seed gives the same words.")]
 
 
 def sampler(steps: int, temperature: float | None, top_k: int | None, seed: int | None, sample: bool = False):
@@ -86,7 +86,7 @@ def sampler(steps: int, temperature: float | None, top_k: int | None, seed: int 
     if steps < 0:
         bad_option(f"{steps} is negative; give 0 or more", "--steps")
     if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
-        bad_option(f"{temperature:g} must be a number above 0", "--temperature")
+        bad_option(f"{temperature:g} must be a finite number above 0", "--temperature")
     sample = sample or temperature is not None or top_k is not None or seed is not None
     return np.random.default_rng(seed) if sample else None
 
@@ -101,7 +101,7 @@ def handle_errors(command):
         except LmtoyError as error:
             fail(str(error), error.exit_code)
         except MemoryError:
-            fail("out of memory: try a smaller corpus, or --window K for skip features")
+            fail("out of memory: try a smaller corpus or smaller sizes (skip models: --window K)")
 
     return wrapper
 

@@ -3,12 +3,16 @@ trace, gradcheck), positional encoding and embeddings."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
@@ -24,6 +28,7 @@ app.add_typer(transformer_app, name="transformer")
 ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False)]
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]
+MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
 
 
 def _load(path: Path):
@@ -35,29 +40,38 @@ def _load(path: Path):
     return load_model(path)
 
 
-def _prompt(saved, prompt: str, strict: bool):
-    """The prompt's words and ids; unknown words are an error, a long prompt is cut (or refused)."""
+class Prompted(NamedTuple):
+    words: list[str]  # the prompt's words (the last window's, when it was cut)
+    seen: list[str]  # what the model reads: <end> (a sentence start) and the words
+    ids: np.ndarray  # (len(seen),) the ids of ``seen``
+
+
+def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = True) -> Prompted:
+    """Read a prompt for a model: unknown words are an error; the model sees <end> first, as
+    at the start of every training sentence (unless mid_sentence); a prompt longer than the
+    context keeps its last window (``cut``), or is refused (``strict``)."""
     import numpy as np
 
     from lmtoy.corpus import Vocabulary
-    from lmtoy.errors import UsageError
+    from lmtoy.errors import UsageError, VocabularyError
+    from lmtoy.transformer import END
 
     words = split_words(prompt, "--prompt", saved.keep_case)
     vocab = Vocabulary(tuple(saved.vocabulary))
     unknown = [w for w in words if w not in vocab]
     if unknown:
-        from lmtoy.errors import VocabularyError
-
         raise VocabularyError(f"not in the model's vocabulary: {', '.join(repr(w) for w in unknown)}"
                               f"{vocab.suggest(unknown[0]) if len(unknown) == 1 else ''}")
     context = saved.config.context
     if len(words) > context:
         if strict:
             raise UsageError(f"the prompt has {len(words)} words but the model's context is {context} (--strict)")
-        stderr().print(f"the prompt has {len(words)} words; the model's context is {context}: using the last {context}",
-                       style="dim")
-        words = words[-context:]
-    return words, np.array([vocab.id(w) for w in words], dtype=np.int64)
+        stderr().print(f"the prompt has {len(words)} words; the model's context is {context}: it reads the last "
+                       f"{context}", style="dim")
+    seen = words if mid_sentence or len(words) >= context else [END] + words
+    if cut:
+        words, seen = words[-context:], seen[-context:]
+    return Prompted(words, seen, np.array([vocab.id(w) for w in seen], dtype=np.int64))
 
 
 @transformer_app.command()
@@ -65,18 +79,18 @@ def _prompt(saved, prompt: str, strict: bool):
 def train(
     corpus: CorpusArg = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz); written atomically.", dir_okay=False)] = Path("model.npz"),
-    steps: Annotated[int, typer.Option("--steps", min=0, help="Training steps (mini-batches).")] = 300,
+    steps: Annotated[int, typer.Option("--steps", min=0, max=1_000_000_000, help="Training steps (mini-batches).")] = 300,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.01,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Windows per mini-batch.")] = 16,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the initial weights and the windows: same seed, same weights.")] = 0,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=1_000_000, help="Windows per mini-batch.")] = 16,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the initial weights and the windows: same seed, same weights.")] = 0,
     clip: Annotated[Optional[float], typer.Option("--clip", min=0.0, help="Clip the global gradient norm to this (0: no clipping).")] = 1.0,
-    d_model: Annotated[int, typer.Option("--d-model", min=1, help="Embedding width d_model.")] = 16,
-    heads: Annotated[int, typer.Option("--heads", min=1, help="Attention heads h.")] = 2,
-    layers: Annotated[int, typer.Option("--layers", min=1, help="Transformer blocks.")] = 1,
-    context: Annotated[int, typer.Option("--context", min=1, help="Longest sequence the model sees.")] = 16,
-    d_k: Annotated[Optional[int], typer.Option("--d-k", min=1, help="Query/key width per head (default d_model / heads).")] = None,
-    d_v: Annotated[Optional[int], typer.Option("--d-v", min=1, help="Value width per head (default d_model / heads).")] = None,
-    d_ff: Annotated[Optional[int], typer.Option("--d-ff", min=1, help="Feed-forward hidden width (default 4 x d_model).")] = None,
+    d_model: Annotated[int, typer.Option("--d-model", min=1, max=1_000_000, help="Embedding width d_model.")] = 16,
+    heads: Annotated[int, typer.Option("--heads", min=1, max=1_000_000, help="Attention heads h.")] = 2,
+    layers: Annotated[int, typer.Option("--layers", min=1, max=1_000_000, help="Transformer blocks.")] = 1,
+    context: Annotated[int, typer.Option("--context", min=1, max=1_000_000, help="Longest sequence the model sees.")] = 16,
+    d_k: Annotated[Optional[int], typer.Option("--d-k", min=1, max=1_000_000, help="Query/key width per head (default d_model / heads).")] = None,
+    d_v: Annotated[Optional[int], typer.Option("--d-v", min=1, max=1_000_000, help="Value width per head (default d_model / heads).")] = None,
+    d_ff: Annotated[Optional[int], typer.Option("--d-ff", min=1, max=1_000_000, help="Feed-forward hidden width (default 4 x d_model).")] = None,
     positions: Annotated[str, typer.Option("--positions", help="Position encoding: sinusoidal (the paper's) or learned.")] = "sinusoidal",
     norm: Annotated[str, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = "post",
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
@@ -88,75 +102,124 @@ def train(
     """Train a transformer on a corpus by hand-written backprop and Adam; Ctrl-C stops cleanly and keeps a checkpoint."""
     import numpy as np
 
+    from lmtoy.render.transformer import training_summary
     from lmtoy.transformer import Config, TrainSettings, Windows, init_params, model_vocabulary, save_model
     from lmtoy.transformer.train import train as train_steps
+
+    _check_out(out)
+    if not math.isfinite(lr):
+        bad_option(f"{lr} is not a finite number", "--lr")
+    c = load_corpus(corpus, join_lines, keep_case)
+    vocabulary = model_vocabulary(c.vocabulary.words)
+    config = Config(vocab_size=len(vocabulary), d_model=d_model, n_heads=heads, n_layers=layers, context=context,
+                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions, norm=norm, tied=tied, init=init)
+    _check_size(config, batch)
+    rng = np.random.default_rng(seed)
+    params = init_params(config, rng)
+    progress = train_steps(params, config, Windows.from_corpus(c, config.context),
+                           TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None), rng)
+    saved = Checkpoints(lambda: save_model(out, params, config, vocabulary, keep_case), out)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss instead
+        done, loss, stopped = _run(progress, steps, saved, checkpoint_every)
+    saved.save(done)
+    stderr().print(training_summary(str(out), done, loss, sum(p.size for p in params.values()), stopped))
+    if stopped:
+        raise typer.Exit(130)
+
+
+def _check_out(out: Path) -> None:
+    """--out must be writable, and may replace only an earlier lmtoy model."""
+    from lmtoy.errors import ModelFileError
+    from lmtoy.transformer import load_model
 
     if out.is_dir():
         bad_option(f"'{out}' is a directory", "--out")
     if not out.parent.exists():
         bad_option(f"the folder of '{out}' does not exist", "--out")
-    c = load_corpus(corpus, join_lines, keep_case)
-    vocabulary = model_vocabulary(c.vocabulary.words)
-    config = Config(vocab_size=len(vocabulary), d_model=d_model, n_heads=heads, n_layers=layers, context=context,
-                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions, norm=norm, tied=tied, init=init)
-    settings = TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None)
-    rng = np.random.default_rng(seed)
-    params = init_params(config, rng)
-    progress = train_steps(params, config, Windows.from_corpus(c, config.context), settings, rng)
-    save = lambda: save_model(out, params, config, vocabulary, keep_case)  # noqa: E731
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss instead
-        done, loss, stopped = _run(progress, steps, save, checkpoint_every)
-    save()
-    from lmtoy.render.transformer import training_summary
-
-    stderr().print(training_summary(str(out), done, loss, sum(p.size for p in params.values()), stopped))
+    if out.exists():
+        try:
+            load_model(out)
+        except ModelFileError:
+            bad_option(f"'{out}' exists and is not an lmtoy model: choose another --out, or remove it", "--out")
 
 
-def _run(progress, steps: int, save, every: int):
+TRAIN_MEMORY_LIMIT = 8 << 30  # bytes a training run may plan to use
+
+
+def _check_size(config, batch: int) -> None:
+    from lmtoy.errors import TooLargeError
+    from lmtoy.transformer.train import memory_estimate
+
+    need = memory_estimate(config, batch)
+    if need > TRAIN_MEMORY_LIMIT:
+        raise TooLargeError(f"this model would need about {need / 2**30:,.1f} GiB to train (the limit is "
+                            f"{TRAIN_MEMORY_LIMIT >> 30} GiB): use smaller --d-model, --d-ff, --context, --layers or --batch")
+
+
+class Checkpoints:
+    """Saves the model and remembers the last step saved, for the message after a hard stop."""
+
+    def __init__(self, save, path: Path):
+        self._save, self.path, self.step = save, path, None
+
+    def save(self, step: int) -> None:
+        self._save()
+        self.step = step
+
+
+def _run(progress, steps: int, saved: Checkpoints, every: int):
     """Drive the training generator under a progress bar on stderr. The first Ctrl-C
     stops after the current step; a second one stops at once (the last checkpoint stays)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+               TextColumn("{task.fields[speed]} tokens/s"), TimeElapsedColumn())
+    done, loss = 0, math.nan
+    with Progress(*columns, console=stderr(), transient=False) as bar, _first_ctrl_c(bar.console, saved) as stop:
+        task = bar.add_task("train", total=steps, loss="-", speed="-")
+        for record in progress:
+            done, loss = record.step, record.loss
+            bar.update(task, completed=done, loss=f"{loss:.3f}", speed=f"{record.tokens_per_second:,.0f}")
+            if every and done % every == 0 and done < steps:
+                saved.save(done)
+            if stop["asked"]:
+                break
+    return done, loss, stop["asked"]
+
+
+@contextlib.contextmanager
+def _first_ctrl_c(console, saved: Checkpoints):
+    """While active, the first Ctrl-C only asks to stop; the second stops at once."""
     stop = {"asked": False}
     previous = signal.getsignal(signal.SIGINT)
 
     def ask(signum, frame):
         if stop["asked"]:
             signal.signal(signal.SIGINT, previous)
-            raise KeyboardInterrupt
+            kept = f"{saved.path} holds step {saved.step}" if saved.step else f"{saved.path} was not written"
+            raise KeyboardInterrupt(f"stopped at once: {kept}")
         stop["asked"] = True
+        console.print("stopping after this step (Ctrl-C again to stop at once)")
 
     signal.signal(signal.SIGINT, ask)
-    done, loss = 0, math.nan
-    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-               TextColumn("{task.fields[speed]} tokens/s"), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=stderr(), transient=False) as bar:
-            task = bar.add_task("train", total=steps, loss="-", speed="-")
-            for record in progress:
-                done, loss = record.step, record.loss
-                bar.update(task, completed=done, loss=f"{loss:.3f}", speed=f"{record.tokens_per_second:,.0f}")
-                if every and done % every == 0 and done < steps:
-                    save()
-                if stop["asked"]:
-                    break
+        yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
-    return done, loss, stop["asked"]
 
 
 @transformer_app.command()
 @handle_errors
 def predict(model: ModelPath = ..., prompt: Prompt = ..., top: Annotated[int, typer.Option("--top", min=1, help="Words the table shows.")] = 10,
-            strict: Strict = False, fmt: FormatOpt = Format.table, svg: Svg = None):
+            strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None):
     """The next-word distribution after the prompt (JSON: the whole vocabulary)."""
     from lmtoy.render.transformer import predict_view
     from lmtoy.transformer import next_distribution
 
     saved = _load(model)
-    words, ids = _prompt(saved, prompt, strict)
-    p = next_distribution(saved.params, saved.config, ids)
-    emit(predict_view(words, saved.vocabulary, p, top), fmt, svg=svg)
+    read = _prompt(saved, prompt, strict, mid_sentence)
+    p = next_distribution(saved.params, saved.config, read.ids)
+    emit(predict_view(read.words, saved.vocabulary, p, top), fmt, svg=svg)
 
 
 @transformer_app.command()
@@ -169,6 +232,7 @@ def generate(
     top_k: TopK = None,
     seed: Seed = None,
     strict: Strict = False,
+    mid_sentence: MidSentence = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -179,10 +243,10 @@ def generate(
 
     rng = sampler(steps, temperature, top_k, seed)
     saved = _load(model)
-    words, ids = _prompt(saved, prompt, strict)
-    new = generate_ids(saved.params, saved.config, ids, steps, rng, temperature or 1.0, top_k, greedy=rng is None,
+    read = _prompt(saved, prompt, strict, mid_sentence, cut=False)
+    new = generate_ids(saved.params, saved.config, read.ids, steps, rng, temperature or 1.0, top_k, greedy=rng is None,
                        end_id=saved.vocabulary.index(END))
-    emit(generation_view(words, [saved.vocabulary[i] for i in new], END), fmt, svg=svg)
+    emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END), fmt, svg=svg)
 
 
 @transformer_app.command()
@@ -194,6 +258,7 @@ def attention(
     head: Annotated[Optional[int], typer.Option("--head", min=1, help="Only this head (from 1).")] = None,
     last: Annotated[bool, typer.Option("--last", help="Only the last word's row: what it attends to, per layer and head.")] = False,
     strict: Strict = False,
+    mid_sentence: MidSentence = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -204,39 +269,39 @@ def attention(
     from lmtoy.transformer import attention_weights
 
     saved = _load(model)
-    words, ids = _prompt(saved, prompt, strict)
+    read = _prompt(saved, prompt, strict, mid_sentence)
     c = saved.config
     for value, limit, name in ((layer, c.n_layers, "--layer"), (head, c.n_heads, "--head")):
         if value is not None and value > limit:
             bad_option(f"{value} is more than the model's {limit}", name)
-    weights = attention_weights(saved.params, c, ids)  # (L, h, n, n)
+    weights = attention_weights(saved.params, c, read.ids)  # (L, h, n, n)
     layers = [layer - 1] if layer else list(range(c.n_layers))
     heads = [head - 1] if head else list(range(c.n_heads))
     if last:
-        return emit(attention_row_view(words, weights[np.ix_(layers, heads)], layers, heads), fmt, svg=svg)
-    emit(attention_view(words, weights, layers, heads), fmt, svg=svg)
+        return emit(attention_row_view(read.seen, weights[np.ix_(layers, heads)], layers, heads), fmt, svg=svg)
+    emit(attention_view(read.seen, weights, layers, heads), fmt, svg=svg)
 
 
 @transformer_app.command()
 @handle_errors
 def trace(model: ModelPath = ..., prompt: Prompt = ...,
           shapes_only: Annotated[bool, typer.Option("--shapes", help="Only the shape table (section 10).")] = False,
-          strict: Strict = False, fmt: FormatOpt = Format.table, svg: Svg = None):
+          strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None):
     """One forward pass step by step: every intermediate matrix with its shape, and the shape table."""
     from lmtoy.render.transformer import shapes, trace_view
     from lmtoy.transformer import trace as forward_trace
 
     saved = _load(model)
-    words, ids = _prompt(saved, prompt, strict)
-    steps = [] if shapes_only else forward_trace(saved.params, saved.config, ids)
+    read = _prompt(saved, prompt, strict, mid_sentence)
+    steps = [] if shapes_only else forward_trace(saved.params, saved.config, read.ids)
     config = _config_dict(saved.config)
-    emit(trace_view(words, saved.vocabulary, steps, shapes(saved.config, len(words)), config), fmt, svg=svg)
+    emit(trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config), fmt, svg=svg)
 
 
 @transformer_app.command()
 @handle_errors
 def gradcheck(
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the random model and data.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the random model and data.")] = 0,
     norm: Annotated[str, typer.Option("--norm", help="post or pre.")] = "post",
     positions: Annotated[str, typer.Option("--positions", help="sinusoidal or learned.")] = "sinusoidal",
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
@@ -268,8 +333,8 @@ def _config_dict(config) -> dict:
 @app.command()
 @handle_errors
 def posenc(
-    positions: Annotated[int, typer.Option("--positions", "-n", min=1, help="Positions (rows).")] = 12,
-    d_model: Annotated[int, typer.Option("--d-model", "-d", min=2, help="Embedding width (columns); even.")] = 8,
+    positions: Annotated[int, typer.Option("--positions", "-n", min=1, max=1_000_000, help="Positions (rows).")] = 12,
+    d_model: Annotated[int, typer.Option("--d-model", "-d", min=1, max=100_000, help="Embedding width (columns); even.")] = 8,
     pair: Annotated[Optional[int], typer.Option("--pair", min=0, help="Show dimension pair I (2I, 2I+1) tracing its circle.")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,

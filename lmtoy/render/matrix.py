@@ -25,7 +25,7 @@ MIN_HEADER = 6  # a header shrinks to this many characters (with …) before col
 
 
 def fmt(v: float) -> str:
-    """A short number for a table cell: 1, 0.5, 0.33, -1, 12.25, '.' for zero."""
+    """A short number for a table cell: 1, 0.5, 0.33, 0.995, -1, 12.25, '.' for zero."""
     if v == 0:
         return "."
     if not np.isfinite(v):
@@ -34,6 +34,9 @@ def fmt(v: float) -> str:
         return str(int(v))
     if abs(v) < 0.005:
         return f"{v:.0e}"
+    if 0.995 <= abs(v) < 1:  # never round a value below 1 up to 1 (a probability of 0.995 is not 1)
+        text = f"{abs(v):.3f}"
+        return ("-" if v < 0 else "") + (">0.999" if text == "1.000" else text)
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 

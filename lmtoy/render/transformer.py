@@ -26,13 +26,13 @@ def predict_view(prompt: list[str], words: tuple[str, ...], p: np.ndarray, top: 
 
 
 def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
-    """The prompt and the words the model added; the end token ends the sentence."""
-    shown = [w for w in generated if w != end]
-    parts = [Text.assemble(" ".join(prompt), " ", (" ".join(shown), "bold green"))]
+    """The prompt and the words the model added; the end token ends the sentence (JSON: "stopped")."""
     stopped = bool(generated) and generated[-1] == end
+    shown = generated[:-1] if stopped else generated
+    parts = [Text.assemble(" ".join(prompt), (" " + " ".join(shown) if shown else "", "bold green"))]
     if stopped:
         parts.append(Text(f"stopped: the model ended the sentence ({end})", style="dim"))
-    payload = {"prompt": prompt, "generated": generated, "stopped": stopped}
+    payload = {"prompt": prompt, "generated": shown, "stopped": stopped}
     return View(parts, lambda: payload)
 
 
@@ -159,5 +159,8 @@ def embed_view(words: tuple[str, ...], coords: np.ndarray, width: int = 78) -> V
 
 
 def training_summary(path: str, steps: int, loss: float, n_params: int, stopped: bool) -> str:
+    """The line that ends a training run."""
     how = "stopped early (Ctrl-C)" if stopped else "done"
-    return f"{how}: {steps} steps, last loss {fmt(loss)} nats; saved {n_params:,} weights to {path}"
+    if steps == 0:
+        return f"{how}: no steps; saved the {n_params:,} initial weights to {path}"
+    return f"{how}: {steps:,} step{'s' * (steps != 1)}, last loss {fmt(loss)} nats; saved {n_params:,} weights to {path}"

@@ -18,7 +18,7 @@ import numpy as np
 from lmtoy.errors import UsageError
 from lmtoy.errors import TrainingError
 from lmtoy.transformer import layers
-from lmtoy.transformer.model import END, Config, backward, forward_cached, init_params
+from lmtoy.transformer.model import END, Config, backward, forward_cached, init_params, param_shapes
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,16 @@ def train_corpus(corpus, config_options=None, settings=TrainSettings(), seed=0):
     windows = Windows.from_corpus(corpus, config.context)
     losses = [p.loss for p in train(params, config, windows, settings, rng)]
     return params, config, vocabulary, losses
+
+
+def memory_estimate(config: Config, batch: int) -> int:
+    """Roughly the bytes a training step needs (float32): weights with their gradients and
+    Adam moments, and every layer's cached activations."""
+    c = config
+    weights = sum(math.prod(shape) for shape in param_shapes(c).values())
+    per_layer = c.context * (12 * c.d_model + 2 * c.d_ff + 2 * c.n_heads * (c.d_k + c.d_v)) + 3 * c.n_heads * c.context**2
+    activations = batch * (c.n_layers * per_layer + 3 * c.context * c.vocab_size)
+    return 4 * (4 * weights + activations)
 
 
 def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
