@@ -69,7 +69,8 @@ class Vocabulary:
 
     def suggest(self, word: str) -> str:
         """'; did you mean ...?' for words close to ``word``, or ''."""
-        close = difflib.get_close_matches(word, self.words, n=3, cutoff=0.5)
+        cutoff = 0.5 if len(word) <= 3 else 0.6  # short words share fewer letters
+        close = difflib.get_close_matches(word, self.words, n=3, cutoff=cutoff)
         return f"; did you mean {', '.join(close)}?" if close else ""
 
     def encode(self, words: list[str]) -> np.ndarray:  # (n,)

@@ -334,7 +334,7 @@ def _config_dict(config) -> dict:
 @handle_errors
 def posenc(
     positions: Annotated[int, typer.Option("--positions", "-n", min=1, max=1_000_000, help="Positions (rows).")] = 12,
-    d_model: Annotated[int, typer.Option("--d-model", "-d", min=1, max=100_000, help="Embedding width (columns); even.")] = 8,
+    d_model: Annotated[int, typer.Option("--d-model", "-d", min=1, max=100_000, help="Embedding width (columns).")] = 8,
     pair: Annotated[Optional[int], typer.Option("--pair", min=0, help="Show dimension pair I (2I, 2I+1) tracing its circle.")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
@@ -343,10 +343,9 @@ def posenc(
     from lmtoy.render.transformer import posenc_view
     from lmtoy.transformer import sinusoidal_positions
 
-    if d_model % 2:
-        bad_option(f"{d_model} is odd; sin/cos pairs need an even width", "--d-model")
-    if pair is not None and pair >= d_model // 2:
-        bad_option(f"pair {pair} does not exist: d_model {d_model} has pairs 0 to {d_model // 2 - 1}", "--pair")
+    if pair is not None and 2 * pair + 1 >= d_model:
+        pairs = f"pairs 0 to {d_model // 2 - 1}" if d_model >= 2 else "no complete sin/cos pair"
+        bad_option(f"pair {pair} does not exist: d_model {d_model} has {pairs}", "--pair")
     emit(posenc_view(sinusoidal_positions(positions, d_model), pair), fmt, svg=svg, max_rows=0)
 
 

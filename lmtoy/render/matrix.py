@@ -65,6 +65,7 @@ class Grid:
     notes: list[str] = field(default_factory=list)
     hide_zeros: bool = True  # a table view may drop all-zero columns to fit
     scale: tuple[float, float] | None = None  # the values the colour ramp spans (default: the shown ones)
+    keep_order: bool = False  # truncating keeps the first columns (positions, dimensions), not the heaviest
     full_hint: str = "--format json|csv|tsv|markdown shows all"  # what shows the hidden part
 
     @classmethod
@@ -89,16 +90,23 @@ def _keep(n: int, k: int, rank: np.ndarray | None) -> np.ndarray:
     return np.sort(np.argsort(-np.asarray(rank), kind="stable")[:k])
 
 
-def _column_rank(grid: Grid, rows: np.ndarray) -> np.ndarray | None:  # (C,)
-    """Rank columns by their mass in the shown rows (ties: the grid's own rank)."""
+def _column_rank(grid: Grid, rows: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:  # (C,), (C,)
+    """Each column's rank (higher is kept first) and whether it is all zero in the shown rows.
+
+    By mass in the shown rows, ties by the grid's own rank; with ``keep_order`` the first
+    columns come first. Above 4 million cells only the grid's own rank is used.
+    """
     n_cols = len(grid.columns)
+    order = -np.arange(n_cols, dtype=float) if grid.keep_order else None
     if not len(rows) or len(rows) * n_cols > 4_000_000:
-        return grid.col_rank
-    mass = np.abs(grid.take(rows, np.arange(n_cols))).sum(axis=0)
+        return (order if grid.col_rank is None else grid.col_rank), None
+    mass = np.abs(np.nan_to_num(grid.take(rows, np.arange(n_cols)), posinf=1.0, neginf=1.0)).sum(axis=0)
+    if grid.keep_order:
+        return order, mass == 0
     own = np.zeros(n_cols) if grid.col_rank is None else np.asarray(grid.col_rank, dtype=float)
     rank = np.empty(n_cols)
     rank[np.lexsort((own, mass))] = np.arange(n_cols)  # by mass, then own rank
-    return rank
+    return rank, mass == 0
 
 
 def _plan_columns(names: list[str], values: np.ndarray, rank, hide_zeros: bool, room: int):
@@ -137,7 +145,7 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     """The grid as a heat-shaded table that fits ``width`` columns, with its title and notes."""
     n_rows, n_cols = grid.shape
     rows = _keep(n_rows, max_rows if max_rows > 0 else n_rows, grid.row_rank)
-    col_rank = _column_rank(grid, rows)
+    col_rank, zero = _column_rank(grid, rows)
     cols = _keep(n_cols, max(1, (width - 6) // 2), col_rank)  # no more than can ever fit
     values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))
     labels = [label_text(grid.rows[r]) for r in rows]
@@ -156,7 +164,9 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     for r, label in enumerate(labels):
         cells = [Text(fmt(values[r, i]).rjust(w), style=_shade(values[r, i], lo, hi)) for i, w in zip(shown, widths)]
         table.add_row(Text(label, overflow="ellipsis"), *cells)
-    zeros = sum(1 for i in range(len(cols)) if i not in shown and not values[:, i].any())
+    kept = np.zeros(n_cols, dtype=bool)
+    kept[cols[shown]] = True
+    zeros = int((zero & ~kept).sum()) if zero is not None else 0
     hidden = _hidden_note(n_rows - len(rows), n_cols - len(shown), zeros, grid.full_hint)
     notes = [Text(n, style="dim") for n in grid.notes + ([hidden] if hidden else [])]
     return Group(*([Text(grid.title, style="bold")] if grid.title else []), table, *notes)

@@ -43,8 +43,8 @@ def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], he
     n = len(prompt)
     labels = [f"{i + 1} {w}" for i, w in enumerate(prompt)]
     grids = [
-        Grid.of(weights[l, h], labels, [str(i + 1) for i in range(n)], title=f"layer {l + 1}, head {h + 1}",
-                row_header="query \\ key", scale=PROBABILITY, hide_zeros=False)
+        Grid.of(weights[l, h], labels, list(prompt), title=f"layer {l + 1}, head {h + 1}",
+                row_header="query \\ key", scale=PROBABILITY, hide_zeros=False, keep_order=True)
         for l in layers for h in heads
     ]  # fmt: skip
     payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads],
@@ -58,7 +58,7 @@ def attention_row_view(prompt: list[str], weights: np.ndarray, layers: list[int]
     rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L'*h', n)
     labels = [f"layer {l + 1} head {h + 1}" for l in layers for h in heads]
     grid = Grid.of(rows, labels, prompt, title=f"What '{prompt[-1]}' (the last word) attends to", scale=PROBABILITY,
-                   hide_zeros=False)
+                   hide_zeros=False, keep_order=True)
     payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads], "weights": rows}
     return View([grid], lambda: payload, main=grid)
 
@@ -95,7 +95,7 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
         if name.endswith(("scores", "weights")):
             cols = [str(j + 1) for j in range(a.shape[1])]
         parts.append(Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]", hide_zeros=False,
-                             row_header="word" if rows is prompt else ""))
+                             row_header="word" if rows is prompt else "", keep_order=True))
     payload = {"prompt": prompt, "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
                "steps": [{"name": name, "shape": list(np.shape(a)), "values": a} for name, a in steps]}
     return View(parts, lambda: payload)
@@ -134,9 +134,11 @@ def posenc_view(table: np.ndarray, pair: int | None) -> View:
     rows = [str(p) for p in range(n)]
     cols = [f"{'sin' if j % 2 == 0 else 'cos'}{j // 2}" for j in range(d)]
     if pair is None:
-        grid = Grid.of(table, rows, cols, row_header="pos", hide_zeros=False,
+        grid = Grid.of(table, rows, cols, row_header="pos", hide_zeros=False, keep_order=True,
+                       full_hint="--format json|csv|tsv|markdown shows all",
                        title=f"Positional encoding: PE(pos, 2i) = sin(pos / 10000^(2i/{d})), PE(pos, 2i+1) = cos(...)")
-        return View([grid], lambda: {"positions": n, "d_model": d, "values": table}, main=grid)
+        return View([grid], lambda: {"positions": n, "d_model": d, "values": table}, main=grid,
+                    hint="use fewer --positions or a smaller --d-model")
     xy = table[:, 2 * pair : 2 * pair + 2]  # (n, 2) sin, cos
     freq = 1 / 10000 ** (2 * pair / d)
     parts = [
@@ -147,7 +149,7 @@ def posenc_view(table: np.ndarray, pair: int | None) -> View:
     ]
     grid = Grid.of(xy, rows, [f"sin{pair}", f"cos{pair}"], row_header="pos", hide_zeros=False)
     payload = {"positions": n, "d_model": d, "pair": pair, "frequency": freq, "values": xy}
-    return View(parts, lambda: payload, main=grid)
+    return View(parts, lambda: payload, main=grid, hint="use fewer --positions")
 
 
 def embed_view(words: tuple[str, ...], coords: np.ndarray, width: int = 78) -> View:
