@@ -22,7 +22,8 @@ MODELS = ("first-order", "second-order", "skips", "masked-skips")
 
 @dataclass
 class Ladder:
-    """The counted models of one corpus, built on first use."""
+    """The counted models of one corpus, built on first use: "first-order", "second-order",
+    "skips", and "informative", the flags (R,) of the skip rows an automatic mask keeps."""
 
     corpus: Corpus
     window: int | None = None
@@ -41,7 +42,9 @@ class Ladder:
             return second_order(self.corpus)
         if kind == "skips":
             return skips(self.corpus, self.window)
-        return attention.informative(self.get("skips"), self.get("first-order"), self.min_gain)
+        if kind == "informative":
+            return attention.informative(self.get("skips"), self.get("first-order"), self.min_gain)
+        raise ValueError(f"no model '{kind}'")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def next_scores(ladder: Ladder, kind: str, ids: np.ndarray) -> Scores | None:
     v = attention.vote(ladder.get("skips"), ids)
     note = ""
     if kind == "masked-skips":
-        mask = attention.auto_mask(v, ladder.get("masked-skips"))
+        mask = attention.auto_mask(v, ladder.get("informative"))
         if mask.any():
             v = attention.masked(v, mask)
         else:

@@ -71,15 +71,15 @@ def vote(
     recent word by a total-variation distance above --min-gain.
     """
     from lmtoy import attention
-    from lmtoy.ngrams import first_order, skips
+    from lmtoy.complete import Ladder
     from lmtoy.render.attention import vote_view
 
     if keep and auto_mask:
         bad_option("use --keep or --auto-mask, not both", "--auto-mask")
     c = load_corpus(corpus, join_lines, keep_case)
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
-    model = skips(c, window)
-    v = attention.vote(model, ids)
+    ladder = Ladder(c, window, min_gain)
+    v = attention.vote(ladder.get("skips"), ids)
     if not len(v.rows):
         from lmtoy.errors import VocabularyError
 
@@ -88,7 +88,7 @@ def vote(
         raise VocabularyError(f"no feature of this prompt was seen in the corpus: no (earlier word, '{words[-1]}') "
                               "was ever followed by a word")
     if auto_mask:
-        v = attention.masked(v, attention.auto_mask(v, attention.informative(model, first_order(c), min_gain)))
+        v = attention.masked(v, attention.auto_mask(v, ladder.get("informative")))
     elif keep:
         v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case)))
     emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask), window), fmt, svg=svg)
@@ -124,7 +124,7 @@ def attend(
 ):
     """Attention as matrix multiplication: masks stacked in K, a one-hot query Q, and Q K^T (section 6)."""
     from lmtoy import attention
-    from lmtoy.ngrams import first_order, skips
+    from lmtoy.complete import Ladder
     from lmtoy.render.attention import attend_view
 
     c = load_corpus(corpus, join_lines, keep_case)
@@ -135,8 +135,8 @@ def attend(
 
         raise TooLargeError(f"attend builds K, an N x N matrix: N = {len(c.vocabulary):,} words is more than "
                             f"{ATTEND_LIMIT:,}; 'lmtoy vote CORPUS --prompt ... --auto-mask' shows one prompt's mask")
-    model = skips(c, window)
-    k = attention.mask_matrix(model, attention.informative(model, first_order(c), min_gain))
+    ladder = Ladder(c, window, min_gain)
+    k = attention.mask_matrix(ladder.get("skips"), ladder.get("informative"))
     q, qkt = attention.query_mask(k, word_id)
     emit(attend_view(c.vocabulary.words, word, k, q, qkt), fmt, svg=svg)
 
@@ -156,13 +156,13 @@ def feedforward(
 ):
     """The second-order model as matrix multiplications: feature creation, ReLU, transition rows (section 7)."""
     from lmtoy import attention
-    from lmtoy.ngrams import first_order, skips
+    from lmtoy.complete import Ladder
     from lmtoy.render.attention import feedforward_view
 
     c = load_corpus(corpus, join_lines, keep_case)
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
-    model = skips(c, window)
-    ff = attention.feed_forward(model, int(ids[-1]), attention.informative(model, first_order(c), min_gain))
+    ladder = Ladder(c, window, min_gain)
+    ff = attention.feed_forward(ladder.get("skips"), int(ids[-1]), ladder.get("informative"))
     emit(feedforward_view(c.vocabulary.words, words, ff, *ff.forward(ids)), fmt, svg=svg)
 
 
