@@ -40,7 +40,6 @@ def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], he
                    width: int = 80) -> View:
     """Attention weights (L, h, n, n) as heatmaps labelled with the prompt's words:
     row i is what word i attends to (causal: nothing right of the diagonal)."""
-    n = len(prompt)
     labels = [f"{i + 1} {w}" for i, w in enumerate(prompt)]
     grids = [
         Grid.of(weights[l, h], labels, list(prompt), title=f"layer {l + 1}, head {h + 1}",
