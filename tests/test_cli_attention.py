@@ -119,7 +119,7 @@ def test_compare_ladder(run_json):
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "0"], 2, "must be a finite number above 0"),
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "nan"], 2, "must be a finite number above 0"),
     (["attend", "program_log", "--query", "ran down"], 2, "give one"),
-    (["vote", "program_log", "--prompt", "ran"], 1, "one-word prompt"),
+    (["vote", "program_log", "--prompt", "ran"], 2, "one-word prompt"),
     (["complete", "show_me", "--prompt", "show yuo my"], 1, "'yuo'"),
     (["complete", "show_me", "--prompt", "show", "--model", "nine"], 2, "nine"),
     (["attend", "program_log", "--query", "rann"], 1, "did you mean ran"),

@@ -180,6 +180,33 @@ def test_bad_config(run, tmp_path, args, message):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_second_ctrl_c_stops_at_once_and_names_the_checkpoint(tmp_path):
+    out = tmp_path / "m.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "lmtoy", "transformer", "train", "commands", "--out", str(out),
+                             "--steps", "100000", "--checkpoint-every", "1", "--d-model", "256", "--context", "64",
+                             "--batch", "64", "--layers", "4"],  # slow steps: the second Ctrl-C lands mid-step
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    deadline = time.time() + 60
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"Traceback" not in err
+    assert b"stopped at once: " in err and b"holds step" in err
+    from lmtoy.transformer import load_model
+
+    load_model(out)
+
+
+def test_a_diverging_step_is_not_saved(run, tmp_path):
+    out = tmp_path / "m.npz"
+    result = run("transformer", "train", "program_log", "--out", out, "--steps", "1", "--lr", "1e308")
+    assert result.exit_code == 1 and "diverged" in result.stderr and not out.exists()
+
+
 def test_ctrl_c_keeps_the_last_checkpoint(tmp_path):
     """SIGINT during training stops after the current step and leaves a loadable model."""
     out = tmp_path / "m.npz"

@@ -34,7 +34,7 @@ def test_values_outside_a_fixed_scale_and_infinities_draw():
 
 def test_fmt():
     assert [fmt(v) for v in (0, 1.0, 0.5, 1 / 3, -1, 12.25, 0.001)] == [".", "1", "0.5", "0.33", "-1", "12.25", "1e-03"]
-    assert [fmt(v) for v in (0.995, 0.9999, -0.996)] == ["0.995", ">0.999", "-0.996"]
+    assert [fmt(v) for v in (0.995, 0.9999, -0.996, -0.99999)] == ["0.995", ">0.999", "-0.996", "<-0.999"]
 
 
 def test_delimited_pads_labels():

@@ -84,7 +84,7 @@ def vote(
         from lmtoy.errors import VocabularyError
 
         if len(words) == 1:
-            raise VocabularyError("a one-word prompt has no earlier words, so no features: give two words or more")
+            bad_option("a one-word prompt has no earlier words, so no features: give two words or more", "--prompt")
         raise VocabularyError(f"no feature of this prompt was seen in the corpus: no (earlier word, '{words[-1]}') "
                               "was ever followed by a word")
     if auto_mask:

@@ -58,7 +58,7 @@ def _parse_mix(mix: str | None, vocabulary, keep_case: bool) -> dict[str, float]
             out[word] = float(value)
         except ValueError:
             bad_option(f"'{item}' is not word=weight", "--mix")
-        if not sep or not math.isfinite(out[word]):
+        if not sep or not word or not math.isfinite(out[word]):
             bad_option(f"'{item}' is not word=weight with a finite weight", "--mix")
         vocabulary.id(word)
     return out

@@ -131,10 +131,20 @@ def tour(
                 out.print(Text(shell_lines(step.command, out.width), style="cyan"), soft_wrap=True)
                 run_command(step.command)
                 out.print()
-                if interactive and i + 1 < len(steps):
-                    input("Press Enter for the next step... ")
+                if interactive and i + 1 < len(steps) and not _wait():
+                    break
         finally:
             os.chdir(here)
+
+
+def _wait() -> bool:
+    """Wait for Enter; False when the reader closed the input (Ctrl-D)."""
+    try:
+        input("Press Enter for the next step... ")
+    except EOFError:
+        print()
+        return False
+    return True
 
 
 def _with_model(steps: list[Step]) -> list[Step]:

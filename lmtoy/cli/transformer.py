@@ -197,7 +197,8 @@ def _first_ctrl_c(console, saved: Checkpoints):
         if stop["asked"]:
             signal.signal(signal.SIGINT, previous)
             kept = f"{saved.path} holds step {saved.step}" if saved.step else f"{saved.path} was not written"
-            raise KeyboardInterrupt(f"stopped at once: {kept}")
+            console.print(f"stopped at once: {kept}")
+            raise KeyboardInterrupt
         stop["asked"] = True
         console.print("stopping after this step (Ctrl-C again to stop at once)")
 
@@ -343,6 +344,11 @@ def posenc(
     from lmtoy.render.transformer import posenc_view
     from lmtoy.transformer import sinusoidal_positions
 
+    if positions * d_model > 10_000_000:
+        from lmtoy.errors import TooLargeError
+
+        raise TooLargeError(f"{positions:,} positions x {d_model:,} dimensions is more than 10,000,000 values: "
+                            "use fewer --positions or a smaller --d-model")
     if pair is not None and 2 * pair + 1 >= d_model:
         pairs = f"pairs 0 to {d_model // 2 - 1}" if d_model >= 2 else "no complete sin/cos pair"
         bad_option(f"pair {pair} does not exist: d_model {d_model} has {pairs}", "--pair")

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 from rich import box
+from rich.cells import cell_len, set_cell_size
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -36,7 +37,9 @@ def fmt(v: float) -> str:
         return f"{v:.0e}"
     if 0.995 <= abs(v) < 1:  # never round a value below 1 up to 1 (a probability of 0.995 is not 1)
         text = f"{abs(v):.3f}"
-        return ("-" if v < 0 else "") + (">0.999" if text == "1.000" else text)
+        if text == "1.000":
+            return "<-0.999" if v < 0 else ">0.999"
+        return ("-" if v < 0 else "") + text
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
@@ -116,11 +119,12 @@ def _plan_columns(names: list[str], values: np.ndarray, rank, hide_zeros: bool, 
     MIN_HEADER characters, then the lowest-ranked columns go.
     """
     value_w = [max((len(fmt(v)) for v in col), default=1) for col in values.T]
-    need = lambda idx, cap: sum(max(value_w[i], min(len(names[i]), cap)) + 1 for i in idx)
+    name_w = [cell_len(n) for n in names]  # terminal cells: a CJK character takes two
+    need = lambda idx, cap: sum(max(value_w[i], min(name_w[i], cap)) + 1 for i in idx)
     idx = list(range(len(names)))
     if need(idx, 99) > room and hide_zeros:
         idx = [i for i in idx if values[:, i].any()] or idx
-    cap = max((len(n) for n in names), default=1)
+    cap = max(name_w, default=1)
     while need(idx, cap) > room and cap > MIN_HEADER:
         cap -= 1
     rank = values.sum(axis=0) if rank is None else rank
@@ -130,7 +134,8 @@ def _plan_columns(names: list[str], values: np.ndarray, rank, hide_zeros: bool, 
 
 
 def _abbrev(name: str, cap: int) -> str:
-    return name if len(name) <= cap else name[: cap - 1] + "…"
+    """``name`` cut to ``cap`` terminal cells, ending in … when cut."""
+    return name if cell_len(name) <= cap else set_cell_size(name, cap - 1).rstrip() + "…"
 
 
 def _shade(v: float, lo: float, hi: float) -> str:
@@ -149,7 +154,7 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     cols = _keep(n_cols, max(1, (width - 6) // 2), col_rank)  # no more than can ever fit
     values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))
     labels = [label_text(grid.rows[r]) for r in rows]
-    label_width = min(max([len(grid.row_header)] + [len(s) for s in labels]), width // 3)
+    label_width = min(max([cell_len(grid.row_header)] + [cell_len(s) for s in labels]), width // 3)
     columns = [str(grid.columns[c]) for c in cols]
     rank = None if col_rank is None else np.asarray(col_rank)[cols]
     shown, cap, value_w = _plan_columns(columns, values, rank, grid.hide_zeros, width - label_width - 1)
@@ -158,7 +163,7 @@ def heatmap(grid: Grid, width: int = 80, max_rows: int = 40) -> Group:
     table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False, header_style="bold")
     table.add_column(Text(grid.row_header, overflow="ellipsis"), width=label_width, no_wrap=True, style="bold")
     names = [_abbrev(columns[i], cap) for i in shown]
-    widths = [max(value_w[i], len(n)) for i, n in zip(shown, names)]
+    widths = [max(value_w[i], cell_len(n)) for i, n in zip(shown, names)]
     for name, w in zip(names, widths):
         table.add_column(Text(name), justify="right", no_wrap=True, min_width=w)
     for r, label in enumerate(labels):

@@ -57,7 +57,7 @@ def attention_row_view(prompt: list[str], weights: np.ndarray, layers: list[int]
     rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L'*h', n)
     labels = [f"layer {l + 1} head {h + 1}" for l in layers for h in heads]
     grid = Grid.of(rows, labels, prompt, title=f"What '{prompt[-1]}' (the last word) attends to", scale=PROBABILITY,
-                   hide_zeros=False, keep_order=True)
+                   hide_zeros=False)  # when columns must go, the least attended go first
     payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads], "weights": rows}
     return View([grid], lambda: payload, main=grid)
 

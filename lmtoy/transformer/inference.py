@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lmtoy.errors import UsageError
+from lmtoy.errors import ModelFileError, UsageError
 from lmtoy.onehot import one_hot
 from lmtoy.transformer import layers
 from lmtoy.transformer.model import forward, forward_cached, position_table
@@ -35,8 +35,13 @@ def next_distribution(params, config, ids, temperature=1.0):  # (n,) int -> (N,)
     if not temperature > 0:
         raise UsageError(f"temperature must be above 0, not {temperature}")
     window = prompt_window(ids, config.context)
-    logits = forward(params, config, window[None])[0, -1].astype(np.float64)
-    return layers.softmax(logits / temperature)
+    with np.errstate(all="ignore"):  # a diverged model is reported below, not warned about
+        logits = forward(params, config, window[None])[0, -1].astype(np.float64)
+        p = layers.softmax(logits / temperature)
+    if not np.isfinite(p).all():
+        raise ModelFileError("the model's probabilities are not finite numbers: its weights have diverged "
+                             "(train it again with a lower --lr)")
+    return p
 
 
 def generate(
