@@ -140,7 +140,7 @@ class Adam:
         np.divide(self.m, u, out=u)
         u *= s.lr / (1 - s.beta1**self.t)
         self.flat -= u
-        if not np.isfinite(self.flat).all():  # undo, so the weights stay those of the last good step
+        if not math.isfinite(float(self.flat.sum())):  # inf or nan somewhere (or near it): undo the update
             self.flat += u
             raise TrainingError(f"training diverged at step {self.t}: the weights overflowed; try a lower --lr")
         return norm
