@@ -73,6 +73,14 @@ class Vocabulary:
         close = difflib.get_close_matches(word, self.words, n=3, cutoff=cutoff)
         return f"; did you mean {', '.join(close)}?" if close else ""
 
+    def require(self, words: list[str], advice: str = "") -> None:
+        """Raise VocabularyError naming every word not in the vocabulary (with close words
+        for a single one, and ``advice``); do nothing when all are known."""
+        unknown = [w for w in words if w not in self._index]
+        if unknown:
+            hint = self.suggest(unknown[0]) if len(unknown) == 1 else ""
+            raise VocabularyError(f"not in the vocabulary: {', '.join(repr(w) for w in unknown)}{hint}{advice}")
+
     def encode(self, words: list[str]) -> np.ndarray:  # (n,)
         """Ids of ``words`` in order; raises VocabularyError on the first unknown."""
         return np.array([self.id(w) for w in words], dtype=np.int64)

@@ -386,3 +386,12 @@ def test_utf16_is_named():
 def test_all_zero_weights():
     with pytest.raises(CorpusError, match="every line weighs 0"):
         parse_corpus("0% a b\n0x c d")
+
+
+def test_require_names_every_unknown_word():
+    vocab = Vocabulary(("battery", "ran"))
+    vocab.require(["ran", "battery"])  # all known: nothing happens
+    with pytest.raises(VocabularyError, match=r"not in the vocabulary: 'batery'; did you mean battery\?"):
+        vocab.require(["batery", "ran"])
+    with pytest.raises(VocabularyError, match="'x', 'y' \\(advice\\)"):
+        vocab.require(["x", "ran", "y"], " (advice)")

@@ -22,21 +22,15 @@ IgnoreUnknown = Annotated[bool, typer.Option("--ignore-unknown", help="Skip mode
 
 def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_ignore: bool = True):
     """The prompt's words and ids; unknown words are an error (or dropped, except the last)."""
-    import numpy as np
-
-    from lmtoy.errors import VocabularyError
-
     words = split_words(prompt, "--prompt", keep_case)
     vocab = corpus.vocabulary
+    if not (ignore_unknown and words[-1] in vocab):
+        vocab.require(words, " (--ignore-unknown drops earlier ones)" if can_ignore and not ignore_unknown else "")
     unknown = [w for w in words if w not in vocab]
-    if unknown and not (ignore_unknown and words[-1] in vocab):
-        hint = vocab.suggest(unknown[0]) if len(unknown) == 1 else ""
-        extra = " (--ignore-unknown drops earlier ones)" if can_ignore and not ignore_unknown else ""
-        raise VocabularyError(f"not in the vocabulary: {', '.join(repr(w) for w in unknown)}{hint}{extra}")
     if unknown:
         stderr().print(f"ignoring words not in the vocabulary: {', '.join(unknown)}", style="dim")
         words = [w for w in words if w in vocab]
-    return words, np.array([vocab.id(w) for w in words], dtype=np.int64)
+    return words, vocab.encode(words)
 
 
 def _parse_keep(values: list[str], keep_case: bool) -> list[list[str]]:

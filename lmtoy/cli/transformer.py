@@ -50,18 +50,13 @@ def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = Tr
     """Read a prompt for a model: unknown words are an error; the model sees <end> first, as
     at the start of every training sentence (unless mid_sentence); a prompt longer than the
     context keeps its last window (``cut``), or is refused (``strict``)."""
-    import numpy as np
-
     from lmtoy.corpus import Vocabulary
-    from lmtoy.errors import UsageError, VocabularyError
+    from lmtoy.errors import UsageError
     from lmtoy.transformer import END
 
     words = split_words(prompt, "--prompt", saved.keep_case)
     vocab = Vocabulary(tuple(saved.vocabulary))
-    unknown = [w for w in words if w not in vocab]
-    if unknown:
-        raise VocabularyError(f"not in the model's vocabulary: {', '.join(repr(w) for w in unknown)}"
-                              f"{vocab.suggest(unknown[0]) if len(unknown) == 1 else ''}")
+    vocab.require(words)
     context = saved.config.context
     if len(words) > context:
         if strict:
@@ -71,7 +66,7 @@ def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = Tr
     seen = words if mid_sentence or len(words) >= context else [END] + words
     if cut:
         words, seen = words[-context:], seen[-context:]
-    return Prompted(words, seen, np.array([vocab.id(w) for w in seen], dtype=np.int64))
+    return Prompted(words, seen, vocab.encode(seen))
 
 
 @transformer_app.command()
