@@ -7,17 +7,24 @@ The text format (README, "Corpora"):
 - a line may begin with a weight token, a non-negative number followed at once
   by ``%`` or ``x`` (``20%``, ``0.4x``, ``3x``); the rest of that line is one
   weighted sequence, even if it contains ``.``; a zero weight drops the line;
-- other lines are prose: sentences end at ``.``, ``!``, ``?`` or a line break,
-  each with weight 1 (``join_lines`` makes single line breaks spaces);
-- tokens are maximal runs of letters, digits and apostrophes (``’`` becomes
-  ``'``), lower-cased with ``str.lower`` unless ``keep_case``. A run of
-  apostrophes alone is not a word.
+- other lines are prose: sentences end at ``.``, ``!``, ``?``, their full-width
+  forms ``。`` ``！`` ``？`` ``．`` ``｡`` or a line break, each with weight 1
+  (``join_lines`` makes single line breaks spaces); in a weighted line these
+  marks are dropped;
+- words are maximal runs of letters, digits, apostrophes (``’`` becomes ``'``)
+  and combining marks, with the apostrophes at a run's edges stripped: inner
+  ones stay (``don't``, ``o'er``, ``rock'n'roll``), so ``'alas'``, ``alas'`` and
+  ``alas`` are one word, and a run of apostrophes alone is not a word. Words are
+  lower-cased with ``str.lower`` unless ``keep_case``;
+- text written without spaces (Chinese, Japanese) makes each sentence or clause
+  one long word: ``spacing_hint`` says so, and the caller may show it.
 
 Shapes: T tokens in all, S sentences, N words in the vocabulary.
 
 Example: ``parse_corpus("20% show me.\\nShow it!")`` has the sentences
 ``[show, me]`` (weight 0.2) and ``[show, it]`` (weight 1); vocabulary
-``(it, me, show)``, ids ``[2, 1, 2, 0]``, starts ``[0, 2, 4]``.
+``(it, me, show)``, ids ``[2, 1, 2, 0]``, starts ``[0, 2, 4]``; and
+``tokenize("'Tis rock'n'roll, dogs'!")`` is ``[tis, rock'n'roll, dogs]``.
 """
 
 from __future__ import annotations
@@ -37,11 +44,17 @@ from lmtoy.errors import CorpusError, VocabularyError
 
 BUNDLED = Path(__file__).parent / "corpora"
 
-_TOKEN = re.compile(r"'*\w[\w']*|[.!?\n]")  # words, sentence ends, segment ends
+_FULL_WIDTH_ENDS = "\u3002\uff01\uff1f\uff0e\uff61"  # 。！？．｡
+_ENDS = frozenset(".!?" + _FULL_WIDTH_ENDS)
+_TOKEN = re.compile(r"\w+(?:'+\w+)*|[.!?\n]")  # ASCII words without edge apostrophes, ends
 _WEIGHT_LIKE = re.compile(r"[-+]?[\d.,]*\d[\d.,]*[%xX]")
 _WEIGHT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([%xX])")
-_DROP_ENDS = str.maketrans(".!?", "   ")
-_ENDS = (".", "!", "?")
+_DROP_ENDS = str.maketrans(dict.fromkeys(_ENDS, " "))
+_CJK = re.compile(  # Han ideographs (with 々〆〇), hiragana, katakana (with half-width forms)
+    "[\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003ffff]"
+)
+_HINT_MEAN_LENGTH = 4  # characters per CJK word above which the text looks unspaced
 
 
 @dataclass(frozen=True)
@@ -130,22 +143,26 @@ class Corpus:
 
 
 def tokenize(text: str, keep_case: bool = False) -> list[str]:
-    """Words of ``text`` (sentence ends dropped): "Don’t stop_now!" -> [don't, stop, now]."""
+    """Words of ``text``, as a corpus reads them, sentence ends dropped:
+    "Don’t stop_now, 'Kate'!" -> [don't, stop, now, kate]."""
     return [t for t in _tokens(text, keep_case) if t not in _ENDS and t != "\n"]
 
 
 def _tokens(text: str, keep_case: bool) -> list[str]:
+    """Words, sentence ends and line breaks of ``text``: "'Tis o'er." -> [tis, o'er, .]."""
     text = text.replace("’", "'").replace("_", " ")
     if text.isascii():  # lower-casing the whole text is the same, and faster
         return _TOKEN.findall(text if keep_case else text.lower())
-    tokens = _unicode_token().findall(unicodedata.normalize("NFC", text))
+    tokens = [t.strip("'") for t in _unicode_token().findall(unicodedata.normalize("NFC", text))]
     return tokens if keep_case else [t.lower() for t in tokens]
 
 
 @functools.cache
 def _unicode_token() -> re.Pattern:
-    """Like _TOKEN, but a word also holds the combining marks of its letters (Unicode
-    category M, in the Basic Multilingual Plane): 'nai\u0308ve' and Hindi stay whole."""
+    """Maximal runs of word characters, apostrophes and combining marks (Unicode category M,
+    in the Basic Multilingual Plane) with at least one word character, and sentence ends
+    (full-width too): 'nai\u0308ve' and Hindi stay whole. The caller strips the edge
+    apostrophes ("'alas'" -> "alas")."""
     marks = [c for c in map(chr, range(0x300, 0x10000)) if unicodedata.category(c)[0] == "M"]
     ranges, start = [], None
     for a, b in zip(marks, marks[1:] + [None]):
@@ -154,7 +171,7 @@ def _unicode_token() -> re.Pattern:
             ranges.append(f"{start}-{a}" if start != a else a)
             start = None
     cls = "".join(ranges)
-    return re.compile(rf"['{cls}]*\w[\w'{cls}]*|[.!?\n]")
+    return re.compile(rf"['{cls}]*\w[\w'{cls}]*|[.!?{_FULL_WIDTH_ENDS}\n]")
 
 
 def _ascii_table(lower: bool) -> bytes:
@@ -177,24 +194,57 @@ def _token_ids(text: str, keep_case: bool) -> tuple[list[str], np.ndarray]:
 
     The stream holds word ids, -1 for a sentence end and -2 for a line break.
     ASCII text takes a fast path, bytes.translate and split instead of a regex,
-    with the same tokens ("_" is a separator; a run of apostrophes is dropped).
+    with the same words: "_" is a separator, and edge apostrophes are stripped
+    from the distinct runs, not from every token ("'alas'" and "alas" share an id).
+    Example: "'Tis o'er. 'tis" -> [o'er, tis] and [1, 0, -1, 1].
     """
     if text.isascii():
         data = text.encode("ascii").translate(_ASCII_TABLES[keep_case])
         tokens = data.replace(b".", b" . ").replace(b"|", b" | ").split()
-        marks = {b".": -1, b"|": -2}
-        types = set(tokens) - marks.keys()
-        apostrophes = {t for t in types if not t.strip(b"'")}
+        marks, apostrophe = {b".": -1, b"|": -2}, b"'"
     else:
         tokens = _tokens(text, keep_case)
-        marks = {".": -1, "!": -1, "?": -1, "\n": -2}
-        types, apostrophes = set(tokens) - marks.keys(), set()
-    words = sorted(types - apostrophes)  # ASCII bytes sort as their text does
-    index = {w: i for i, w in enumerate(words)} | marks | dict.fromkeys(apostrophes, -3)
-    stream = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    if apostrophes:
+        marks, apostrophe = dict.fromkeys(_ENDS, -1) | {"\n": -2}, "'"
+    words, index = _word_index(set(tokens) - marks.keys(), apostrophe)
+    stream = np.fromiter(map((index | marks).__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    if -3 in index.values():
         stream = stream[stream != -3]
     return [w if isinstance(w, str) else w.decode("ascii") for w in words], stream
+
+
+def _word_index(types: set, apostrophe: str | bytes) -> tuple[list, dict]:
+    """The sorted words of distinct raw runs and each run's id: edge apostrophes are
+    stripped, and a run of apostrophes alone gets -3 (dropped).
+    Example: {'alas', alas', ''} -> [alas] and {'alas: 0, alas': 0, '': -3}."""
+    stripped = {t: t.strip(apostrophe) for t in types}
+    words = sorted(set(stripped.values()) - {apostrophe[:0]})  # ASCII bytes sort as their text does
+    ids = {w: i for i, w in enumerate(words)}
+    return words, {t: ids.get(w, -3) for t, w in stripped.items()}
+
+
+def spacing_hint(corpus: Corpus) -> str | None:
+    """A one-line hint when the corpus looks like text written without spaces, else None.
+
+    A word is CJK when it holds a Han ideograph or kana (Hangul is spaced, so not).
+    The rule: CJK words hold at least half of the corpus's word characters (counting
+    every token) and average more than 4 characters a token. Chinese or Japanese
+    written with spaces between words averages under 2.5, and text without spaces
+    makes a word of each sentence or clause (punctuation such as ``，`` splits it).
+    Example: "我喜欢学习中文。今天天气很好！" (words of 7 and 6) gives the hint;
+    "我 喜欢 学习 中文。" (mean 1.75) and English, Hindi or Russian give None.
+    """
+    words = corpus.vocabulary.words
+    counts = np.bincount(corpus.ids, minlength=len(words))  # (N,)
+    chars = counts * np.fromiter(map(len, words), dtype=np.int64, count=len(words))  # (N,)
+    cjk = np.array([_CJK.search(w) is not None for w in words], dtype=bool)  # (N,)
+    cjk_chars, cjk_tokens = int(chars[cjk].sum()), int(counts[cjk].sum())
+    if cjk_tokens == 0 or 2 * cjk_chars < chars.sum() or cjk_chars <= _HINT_MEAN_LENGTH * cjk_tokens:
+        return None
+    return (
+        f"the text looks unspaced (Chinese or Japanese?): each sentence became one long word "
+        f"(CJK words average {cjk_chars / cjk_tokens:.1f} characters); "
+        "a character tokenizer (--tokenizer chars, coming) suits it better"
+    )
 
 
 def _parse_weight(first: str, line: int) -> float | None:

@@ -12,7 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmtoy.corpus import BUNDLED, Vocabulary, bundled, parse_corpus, read_corpus, tokenize
+from lmtoy.corpus import (
+    BUNDLED,
+    Vocabulary,
+    _token_ids,
+    bundled,
+    parse_corpus,
+    read_corpus,
+    spacing_hint,
+    tokenize,
+)
 from lmtoy.errors import CorpusError, VocabularyError
 
 
@@ -31,7 +40,7 @@ def words(text: str | bytes, **options) -> list[list[str]]:
 
 def reference_tokens(text: str, keep_case: bool = False) -> list[str]:
     """Maximal runs of letters, digits, apostrophes and (BMP) combining marks with at least
-    one letter or digit, in NFC."""
+    one letter or digit, in NFC, with the apostrophes at their edges stripped."""
     import unicodedata
 
     def marked(char: str) -> bool:
@@ -43,7 +52,8 @@ def reference_tokens(text: str, keep_case: bool = False) -> list[str]:
             run += char
         else:
             if any(c.isalnum() for c in run):
-                tokens.append(run.replace("’", "'") if keep_case else run.replace("’", "'").lower())
+                word = run.replace("’", "'").strip("'")
+                tokens.append(word if keep_case else word.lower())
             run = ""
     return tokens
 
@@ -62,7 +72,9 @@ def reference_sentences(text: str, join_lines: bool = False, keep_case: bool = F
     out, paragraph = [], []
 
     def prose(chunk: str) -> None:
-        for part in chunk.replace("!", ".").replace("?", ".").split("."):
+        for end in "!?。！？．｡":
+            chunk = chunk.replace(end, ".")
+        for part in chunk.split("."):
             if tokens := reference_tokens(part.replace("_", " "), keep_case):
                 out.append((tokens, 1.0))
 
@@ -104,6 +116,14 @@ def test_line_breaks_end_sentences(newline):
 
 def test_sentences_end_at_full_stop_exclamation_and_question_marks():
     assert words("Show me. Find it! Where? Stop") == [["show", "me"], ["find", "it"], ["where"], ["stop"]]
+
+
+@pytest.mark.parametrize("end", ["。", "！", "？", "．", "｡"])
+def test_full_width_marks_end_sentences_like_ascii_ones(end):
+    assert words(f"我 喜欢{end}你 好{end}") == [["我", "喜欢"], ["你", "好"]]
+    assert words(f"show me{end}find it") == words("show me. find it") == [["show", "me"], ["find", "it"]]
+    assert tokenize(f"show me{end} find it{end}") == ["show", "me", "find", "it"]
+    assert sentences(f"20% show me{end}find it") == [(["show", "me", "find", "it"], 0.2)]  # dropped
 
 
 def test_prose_sentences_weigh_one():
@@ -182,6 +202,22 @@ def test_join_lines_treats_single_line_breaks_as_spaces():
 
 def test_tokenize_example():
     assert tokenize("Don’t stop_now!") == ["don't", "stop", "now"]
+    assert tokenize("Don’t stop_now, 'Kate'!") == ["don't", "stop", "now", "kate"]
+    assert tokenize("'Tis rock'n'roll, dogs'!") == ["tis", "rock'n'roll", "dogs"]
+
+
+@pytest.mark.parametrize("extra", ["", " é"])  # ASCII text takes a faster path
+def test_quote_marks_at_word_edges_are_dropped(extra):
+    """Shakespeare's 'alas, 'alas' and honest' are the words alas and honest."""
+    corpus = parse_corpus("'alas' alas 'alas alas' honest' o'er don't ’tis’ ''alas''" + extra)
+    assert corpus.vocabulary.words == ("alas", "don't", "honest", "o'er", "tis", *extra.split())
+    assert corpus.sentence(0)[:9] == ["alas"] * 4 + ["honest", "o'er", "don't", "tis", "alas"]
+
+
+def test_token_ids_docstring_example():
+    found, stream = _token_ids("'Tis o'er. 'tis", keep_case=False)
+    assert found == ["o'er", "tis"]
+    assert stream.tolist() == [1, 0, -1, 1]
 
 
 def test_curly_apostrophe_becomes_straight():
@@ -202,8 +238,10 @@ def test_underscores_split_words():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("rock'n'roll 'tis dogs' ''quoted''", ["rock'n'roll", "'tis", "dogs'", "''quoted''"]),
+        ("rock'n'roll 'tis dogs' ''quoted''", ["rock'n'roll", "tis", "dogs", "quoted"]),
+        ("don''t 'o''er' a'b'c", ["don''t", "o''er", "a'b'c"]),  # inner apostrophes stay
         ("' '' ''' a", ["a"]),  # a run of apostrophes alone is not a word
+        ("'é' ’naïve’ l'été", ["é", "naïve", "l'été"]),
         ("3 files, 10.5 MB; e-mail (42)", ["3", "files", "10", "5", "mb", "e", "mail", "42"]),
         ("Éclair ÉCOLE naïve straße", ["éclair", "école", "naïve", "straße"]),
         ("日本語 テキスト", ["日本語", "テキスト"]),
@@ -320,7 +358,7 @@ def test_commands_corpus_is_a_few_hundred_distinct_requests():
 
 # -- properties -----------------------------------------------------------------
 
-_CHARS = "abcAB'’_ .!?,;\t\r\n#%x0123-é日"
+_CHARS = "abcAB'’_ .!?,;\t\r\n#%x0123-é日。！"
 _texts = st.text(alphabet=_CHARS, max_size=80)
 
 
@@ -350,6 +388,59 @@ def test_ascii_fast_path_agrees_with_tokenize(text):
         return
     assert [corpus.vocabulary.words[i] for i in corpus.ids] == tokenize(text)
     assert list(corpus.vocabulary.words) == sorted(set(tokenize(text)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="abAB0'_ .!?,;-\n", max_size=80), keep_case=st.booleans())
+def test_ascii_fast_path_agrees_with_the_regex_path(text, keep_case):
+    """The bytes.translate path and the Unicode regex path give the same words and stream.
+
+    Appending a line break and "é" sends the same text down the regex path; "é" sorts
+    after every ASCII word, so the other ids are unchanged."""
+    found, stream = _token_ids(text, keep_case)
+    found_u, stream_u = _token_ids(text + "\né", keep_case)
+    assert found_u == found + ["é"]
+    assert stream_u.tolist() == stream.tolist() + [-2, len(found)]
+    expected = reference_tokens(text.replace("_", " "), keep_case)
+    assert [found[i] for i in stream if i >= 0] == tokenize(text, keep_case) == expected
+
+
+# -- text without spaces -----------------------------------------------------------------
+
+_CHINESE = "我喜欢学习中文。今天天气很好！你吃饭了吗？"
+_JAPANESE = "私は学生です。東京に住んでいます。日本語を勉強しています。"
+
+
+@pytest.mark.parametrize("text", [_CHINESE, _JAPANESE, _CHINESE + " Hello there. " + _JAPANESE])
+def test_unspaced_text_gets_a_hint(text):
+    hint = spacing_hint(parse_corpus(text))
+    assert hint is not None and "\n" not in hint
+    assert "unspaced" in hint and "character tokenizer" in hint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the cat sat on the mat. the dog ran away!",
+        "tôi yêu hà nội. hôm nay trời đẹp",
+        "मैं हिन्दी बोलता हूँ। यह मेरा घर है",
+        "я люблю москву. сегодня хорошая погода",
+        "나는 한국어를 공부합니다. 오늘 날씨가 좋습니다",  # Korean is written with spaces
+        "我 喜欢 学习 中文。今天 天气 很 好！",  # Chinese segmented into words
+        "東京 and 大阪 are big cities in Japan. 日本語 is fun",
+        "an English book that quotes one line: 我喜欢学习中文。",
+    ],
+)
+def test_spaced_text_gets_no_hint(text):
+    assert spacing_hint(parse_corpus(text)) is None
+
+
+def test_spacing_hint_rule_thresholds():
+    """At least half the word characters in CJK words, averaging more than 4 characters."""
+    assert spacing_hint(parse_corpus("中文中文")) is None  # 4 characters: not more than 4
+    assert spacing_hint(parse_corpus("中文中文中")) is not None
+    assert spacing_hint(parse_corpus("中文中文中 abcde")) is not None  # half the characters
+    assert spacing_hint(parse_corpus("中文中文中 abcdef")) is None
 
 
 # -- later additions: marks, weights, encodings ------------------------------------------
