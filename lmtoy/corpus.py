@@ -215,7 +215,7 @@ def _token_ids(text: str, keep_case: bool) -> tuple[list[str], np.ndarray]:
 def _word_index(types: set, apostrophe: str | bytes) -> tuple[list, dict]:
     """The sorted words of distinct raw runs and each run's id: edge apostrophes are
     stripped, and a run of apostrophes alone gets -3 (dropped).
-    Example: {'alas', alas', ''} -> [alas] and {'alas: 0, alas': 0, '': -3}."""
+    Example: {"'alas'", "alas'", "''"} -> ["alas"] and {"'alas'": 0, "alas'": 0, "''": -3}."""
     stripped = {t: t.strip(apostrophe) for t in types}
     words = sorted(set(stripped.values()) - {apostrophe[:0]})  # ASCII bytes sort as their text does
     ids = {w: i for i, w in enumerate(words)}
@@ -241,7 +241,7 @@ def spacing_hint(corpus: Corpus) -> str | None:
     if cjk_tokens == 0 or 2 * cjk_chars < chars.sum() or cjk_chars <= _HINT_MEAN_LENGTH * cjk_tokens:
         return None
     return (
-        f"the text looks unspaced (Chinese or Japanese?): each sentence became one long word "
+        "the text looks unspaced (Chinese or Japanese?): each sentence became one long word "
         f"(CJK words average {cjk_chars / cjk_tokens:.1f} characters); "
         "a character tokenizer (--tokenizer chars, coming) suits it better"
     )
