@@ -35,3 +35,7 @@ class TrainingError(LmtoyError):
 
 class TooLargeError(LmtoyError):
     """An output would be too large to write in full."""
+
+
+class OutputFileError(LmtoyError):
+    """A file (or standard output) could not be written in full."""

@@ -259,17 +259,3 @@ def test_directory_is_usage_error(run, tmp_path):
     assert result.exit_code == 2 and "is a directory" in plain(result.stderr)
 
 
-def test_every_command_has_help(run):
-    from lmtoy.cli import app
-
-    import typer.main
-
-    def walk(group, path):
-        for name, command in group.commands.items():
-            assert command.help, path + [name]
-            assert run(*path, name, "--help").exit_code == 0
-            if hasattr(command, "commands"):
-                walk(command, path + [name])
-
-    walk(typer.main.get_command(app), [])
-    assert "gradcheck" in run("transformer", "--help").stdout

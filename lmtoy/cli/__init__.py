@@ -1,30 +1,31 @@
-"""The lmtoy command line: thin typer commands that parse, call the core, and print a view."""
+"""The lmtoy command line: thin typer commands that parse, call the core, and print a view.
+
+This module is the console script's entry point and imports nothing at start-up:
+a Ctrl-C while typer and rich load still ends with one line and exit 130. The
+root app and its lazily loaded commands live in ``lmtoy.cli.root``.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-
-from lmtoy.cli.common import app
-from lmtoy.cli import counted, attention, transformer, tour  # noqa: F401, I001  (registers the commands, in this order)
-
 
 def main() -> None:
-    """Entry point: run the app; a closed pipe (``| head``) or Ctrl-C ends quietly."""
-    if hasattr(signal, "SIGPIPE"):  # like cat or grep: a closed pipe ends the process silently
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    """Entry point: run the app; a closed pipe (``| head``) ends quietly, Ctrl-C with exit 130,
+    and output that cannot be written (a full disk) with one line and exit 1."""
+    import sys
+
     try:
-        app()
+        from lmtoy.cli.root import run
+
+        code = run()
     except KeyboardInterrupt as interrupt:
         sys.stderr.write(f"interrupted{': ' + str(interrupt) if str(interrupt) else ''}\n")
-        sys.exit(130)
-    except BrokenPipeError:
-        _silence_stdout()
-        sys.exit(0)
+        code = 130
+    sys.exit(code)
 
 
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the exit flush stays quiet."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+def __getattr__(name: str):
+    if name == "app":  # the root typer app, for tests and the tour
+        from lmtoy.cli.root import app
+
+        return app
+    raise AttributeError(f"module 'lmtoy.cli' has no attribute '{name}'")

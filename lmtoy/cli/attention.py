@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
     Seed, Steps, Temperature, TopK, one_word, sampler, split_words, stderr,
 )
+
+app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
 Window = Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="Skip features reach at most K words back.")]

@@ -1,4 +1,4 @@
-"""What every command shares: the app, corpus loading, options, errors and output.
+"""What every command shares: corpus loading, options, errors and output.
 
 Nothing heavy is imported here: numpy, the core and the renderers are imported
 inside the commands, so ``lmtoy --help`` stays fast.
@@ -20,31 +20,6 @@ from lmtoy.errors import LmtoyError
 if TYPE_CHECKING:
     from lmtoy.corpus import Corpus
     from lmtoy.render.views import View
-
-app = typer.Typer(
-    name="lmtoy",
-    help="Run the worked examples of 'Transformers from Scratch' in a terminal.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        from lmtoy import __version__
-
-        print(f"lmtoy {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
-) -> None:
-    """Run the worked examples of 'Transformers from Scratch' in a terminal."""
-
 
 class Format(str, Enum):
     table = "table"
@@ -107,23 +82,23 @@ def handle_errors(command):
 
 
 def fail(message: str, code: int = 1):
-    """Print ``error: message`` to stderr and exit with ``code``."""
-    from rich.markup import escape
+    """Print ``error: message`` to stderr (never as markup) and exit with ``code``."""
+    from lmtoy.cli.output import report
 
-    stderr().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    report(message)
     raise typer.Exit(code)
 
 
 def stderr():
-    from rich.console import Console
+    from lmtoy.cli.output import stderr as console
 
-    return Console(stderr=True)
+    return console()
 
 
 def stdout(**kw):
-    from rich.console import Console
+    from lmtoy.cli.output import console
 
-    return Console(**kw)
+    return console(**kw)
 
 
 def bad_option(message: str, option: str):
@@ -131,25 +106,66 @@ def bad_option(message: str, option: str):
     raise typer.BadParameter(message, param_hint=option)
 
 
+def quoted(value: object, limit: int = 60) -> str:
+    """A user's value for a message: quoted, and cut in the middle when long."""
+    from lmtoy.files import shorten
+
+    return repr(shorten(str(value), limit)) if "'" in str(value) else f"'{shorten(str(value), limit)}'"
+
+
 def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
     """Read the corpus a CORPUS argument names: a path, '-', a bundled name, or piped stdin."""
-    from lmtoy.corpus import bundled, parse_corpus, read_corpus
+    from lmtoy.corpus import parse_corpus, read_corpus
 
     if source is None:
         if sys.stdin is None or sys.stdin.isatty():
             bad_option("no corpus given: name a file, use '-' for stdin, or pipe text in", "CORPUS")
         source = "-"
     if source == "-":
+        if sys.stdin is not None and sys.stdin.isatty():
+            from lmtoy.cli.output import note
+
+            note("reading standard input (Ctrl-D to end)")
         data = sys.stdin.buffer.read() if sys.stdin is not None else b""
-        return parse_corpus(data, name="<stdin>", join_lines=join_lines, keep_case=keep_case)
+        return _hinted(parse_corpus(data, name="<stdin>", join_lines=join_lines, keep_case=keep_case))
+    return _hinted(read_corpus(corpus_path(source), join_lines=join_lines, keep_case=keep_case))
+
+
+def corpus_path(source: str) -> Path:
+    """The file a corpus name means: a path that exists, else a bundled corpus; a usage error
+    naming close bundled names otherwise."""
+    from lmtoy.corpus import BUNDLED, bundled
+
     path = Path(source)
-    if path.is_dir():
-        bad_option(f"'{source}' is a directory, not a corpus file", "CORPUS")
-    if not path.exists():
-        path = bundled(source)
-        if path is None:
-            bad_option(f"'{source}' does not exist (nor is it a bundled corpus)", "CORPUS")
-    return read_corpus(path, join_lines=join_lines, keep_case=keep_case)
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as error:  # e.g. a name too long for the file system
+        bad_option(f"{quoted(source)}: {error.strerror}", "CORPUS")
+    if is_dir:
+        bad_option(f"{quoted(source)} is a directory, not a corpus file", "CORPUS")
+    if exists:
+        return path
+    found = bundled(source) or bundled(source.replace("-", "_"))
+    if found is None:
+        import difflib
+
+        names = sorted(p.stem for p in BUNDLED.glob("*.txt"))
+        close = difflib.get_close_matches(source.replace("-", "_"), names, n=2, cutoff=0.6)
+        hint = f"; did you mean the bundled {' or '.join(close)}?" if close else " (nor is it a bundled corpus)"
+        bad_option(f"{quoted(source)} does not exist{hint}", "CORPUS")
+    return found
+
+
+def _hinted(corpus: "Corpus") -> "Corpus":
+    """Say on stderr when the text looks like it has no spaces between words."""
+    from lmtoy.corpus import spacing_hint
+
+    message = spacing_hint(corpus)
+    if message:
+        from lmtoy.cli.output import note
+
+        note(f"hint: {message}")
+    return corpus
 
 
 def one_word(text: str, option: str, keep_case: bool = False) -> str:
@@ -171,7 +187,8 @@ def split_words(text: str, option: str, keep_case: bool = False) -> list[str]:
 
 
 def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = None, max_rows: int = 40) -> None:
-    """Write a view in the chosen format: data to stdout, nothing else."""
+    """Write a view in the chosen format: data to stdout, its notes to stderr (table view)."""
+    from lmtoy.cli import output
     from lmtoy.render.views import write_svg
 
     if sparse and fmt not in (Format.json, Format.csv, Format.tsv):
@@ -180,8 +197,16 @@ def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = Non
     if svg is not None:
         write_svg(view.table(80, max_rows), svg)
     if text is None:
-        out = stdout()
-        out.print(view.table(out.width, max_rows))
-        return
-    sys.stdout.write(text)
-    sys.stdout.flush()
+        out = output.console()
+        output.print_renderable(view.table(out.width, max_rows), out)
+    else:
+        output.write_text(text, _ascii_json(text) if fmt is Format.json else None)
+    for message in getattr(view, "messages", ()):
+        output.note(message)
+
+
+def _ascii_json(text: str):
+    """The same JSON with \\u escapes, made only if stdout's encoding needs it."""
+    import json
+
+    return lambda: json.dumps(json.loads(text), ensure_ascii=True) + "\n"

@@ -9,8 +9,10 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg,
-    app, bad_option, emit, handle_errors, load_corpus, one_word, split_words,
+    bad_option, emit, handle_errors, load_corpus, one_word, split_words,
 )
+
+app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
 ALL_ROWS_LIMIT = 10_000  # pair rows --all-rows will show
 

@@ -7,18 +7,25 @@ transformer steps write their model.npz).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
+import signal
 import sys
 import tempfile
-from typing import Annotated, NamedTuple
+from pathlib import Path
+from typing import Annotated, NamedTuple, Optional
 
 import typer
 
-from lmtoy.cli.common import app, handle_errors, stdout
+from lmtoy.cli.common import handle_errors
+from lmtoy.cli.output import abandon_stdout, console, note, print_renderable, write_text
 from lmtoy.errors import LmtoyError, UsageError
 
+app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
+
+MODEL = "model.npz"  # the file the transformer steps train and read
 PROGRAM = "check the program log and find out whether it ran"
 BATTERY = "check the battery log and find out whether it ran"
 
@@ -101,7 +108,9 @@ def shell_lines(command: str, width: int = 80) -> str:
 
 def run_command(command: str) -> None:
     """Run an 'lmtoy ...' command line in this process, as if typed."""
-    code = typer.main.get_command(app).main(shlex.split(command)[1:], prog_name="lmtoy", standalone_mode=False)
+    from lmtoy.cli.root import app as root
+
+    code = typer.main.get_command(root).main(shlex.split(command)[1:], prog_name="lmtoy", standalone_mode=False)
     if code:
         raise LmtoyError(f"tour step failed (exit {code}): {command}")
 
@@ -109,38 +118,113 @@ def run_command(command: str) -> None:
 @app.command()
 @handle_errors
 def tour(
-    pause: Annotated[bool, typer.Option("--pause", help="Wait for Enter between steps (on a terminal only).")] = False,
+    pause: Annotated[bool, typer.Option("--pause", help="Wait for Enter between steps, and before the output of a step taller than the terminal (on a terminal only).")] = False,
     section: Annotated[str, typer.Option("--section", "-s", help="Only the steps of this section, e.g. 3.")] = "",
+    list_: Annotated[bool, typer.Option("--list", help="List the sections and their steps, and exit.")] = False,
+    keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the model the tour trains in this folder (made if missing), so the commands it shows can be copied as they are.", file_okay=False)] = None,
 ):
     """A tour of the worked examples: each step captioned, with the command it runs."""
-    from rich.rule import Rule
-    from rich.text import Text
-
     steps = [s for s in STEPS if not section or s.section.split(".")[0] == section.rstrip(".")]
     if not steps:
         raise UsageError(f"no tour section {section}: the sections are 1 to {STEPS[-1].section.split('.')[0]}")
-    out = stdout()
-    interactive = pause and sys.stdin is not None and sys.stdin.isatty()
+    if list_:
+        return print_renderable(_listing(steps))
+    steps = _with_model(steps)
+    if keep is not None:
+        return _run(_kept(steps, keep), pause)
     here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="lmtoy-tour-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="lmtoy-tour-") as scratch:  # removed on every way out
         os.chdir(scratch)
         try:
-            for i, step in enumerate(_with_model(steps)):
-                out.print(Rule(Text(step.section, style="bold"), align="left"))
-                out.print(Text(step.caption))
-                out.print(Text(shell_lines(step.command, out.width), style="cyan"), soft_wrap=True)
-                run_command(step.command)
-                out.print()
-                if interactive and i + 1 < len(steps) and not _wait():
-                    break
+            _run(steps, pause)
         finally:
             os.chdir(here)
+    if any(MODEL in s.command for s in steps):
+        note("the model was trained in a scratch folder, now removed; 'lmtoy tour --keep DIR' keeps it")
 
 
-def _wait() -> bool:
+def _run(steps: list[Step], pause: bool) -> None:
+    """Show and run each step. A closed pipe (| head) stops quietly, after cleaning up."""
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN) if hasattr(signal, "SIGPIPE") else None
+    try:
+        _steps(steps, pause and sys.stdin is not None and sys.stdin.isatty())
+    except BrokenPipeError:
+        abandon_stdout()
+        raise typer.Exit(141) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGPIPE, previous)
+
+
+def _steps(steps: list[Step], interactive: bool) -> None:
+    from rich.rule import Rule
+    from rich.text import Text
+
+    out = console()
+    for i, step in enumerate(steps):
+        print_renderable(Rule(Text(step.section, style="bold"), align="left"), out)
+        print_renderable(Text(step.caption), out)
+        print_renderable(Text(shell_lines(step.command, out.width), style="cyan"), out, soft_wrap=True)
+        if interactive:
+            shown = _captured(step.command)
+            if len(shown.splitlines()) + 4 > out.height and not _wait("Press Enter for the output... "):
+                return
+            write_text(shown)
+        else:
+            run_command(step.command)
+        print_renderable("", out)
+        if interactive and i + 1 < len(steps) and not _wait():
+            return
+
+
+def _captured(command: str) -> str:
+    """What a command prints, with the colours it would have on this terminal."""
+    class Terminal(io.StringIO):
+        encoding = getattr(sys.stdout, "encoding", "utf-8")
+
+        def isatty(self) -> bool:
+            return True
+
+    buffer, real = Terminal(), sys.stdout
+    sys.stdout = buffer
+    try:
+        run_command(command)
+    finally:
+        sys.stdout = real
+    return buffer.getvalue()
+
+
+def _kept(steps: list[Step], folder: Path) -> list[Step]:
+    """The steps with the model kept at FOLDER/model.npz, written out in every command."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--keep: cannot make the folder '{folder}' ({error.strerror})") from None
+    path = shlex.quote(str(folder / MODEL))
+    return [s._replace(command=s.command.replace(f" {MODEL}", f" {path}")) for s in steps]
+
+
+def _listing(steps: list[Step]):
+    """The sections, each with its steps' titles and how many commands it runs."""
+    from rich.table import Table
+
+    table = Table(title="The tour ('lmtoy tour --section N' shows one section)", title_justify="left",
+                  box=None, title_style="bold")
+    for name, justify in (("section", "right"), ("what it shows", "left"), ("steps", "right")):
+        table.add_column(name, justify=justify)
+    sections: dict[str, list[str]] = {}
+    for step in steps:
+        number, _, title = step.section.partition(". ")
+        sections.setdefault(number, []).append(title)
+    for number, titles in sections.items():
+        table.add_row(number, "; ".join(dict.fromkeys(titles)), str(len(titles)))
+    return table
+
+
+def _wait(prompt: str = "Press Enter for the next step... ") -> bool:
     """Wait for Enter; False when the reader closed the input (Ctrl-D)."""
     try:
-        input("Press Enter for the next step... ")
+        input(prompt)
     except EOFError:
         print()
         return False
@@ -149,6 +233,6 @@ def _wait() -> bool:
 
 def _with_model(steps: list[Step]) -> list[Step]:
     """The steps, preceded by the training step when they use model.npz without it."""
-    uses = any("--model model.npz" in s.command for s in steps)
-    trains = any("--out model.npz" in s.command for s in steps)
-    return ([s for s in STEPS if "--out model.npz" in s.command] if uses and not trains else []) + steps
+    uses = any(f"--model {MODEL}" in s.command for s in steps)
+    trains = any(f"--out {MODEL}" in s.command for s in steps)
+    return ([s for s in STEPS if f"--out {MODEL}" in s.command] if uses and not trains else []) + steps

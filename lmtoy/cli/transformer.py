@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, app, bad_option, emit, handle_errors, load_corpus,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
     Seed, Steps, Temperature, TopK, sampler, split_words, stderr,
 )
+
+app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
 transformer_app = typer.Typer(
     help="A tiny NumPy transformer: train it on a corpus, then predict, generate and look inside (sections 9-11).",

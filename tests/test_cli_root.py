@@ -1,0 +1,130 @@
+"""The root app: commands loaded by name, help that reads at 80 columns, output that is never lost."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lmtoy.cli.root import COMMANDS, app, load_command
+
+ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
+
+
+def lmtoy(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "lmtoy", *args], capture_output=True, env=env or ENV, **kw)
+
+
+def every_command():
+    """(path, click command) for every command and sub-command."""
+    out = []
+
+    def walk(command, path):
+        out.append((path, command))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, path + [name])
+
+    for name in COMMANDS:
+        walk(load_command(name), [name])
+    return out
+
+
+def test_listing_matches_each_commands_own_help():
+    for name, (_, short) in COMMANDS.items():
+        command = load_command(name)
+        assert command.help and " ".join(command.help.split()).startswith(short.rstrip(".")), name
+
+
+def test_every_command_has_help(run):
+    for path, command in every_command():
+        assert command.help, path
+        result = run(*path, "--help")
+        assert result.exit_code == 0 and "Usage: " in result.stdout, path
+
+
+@pytest.mark.parametrize("path", [p for p, _ in every_command()], ids=" ".join)
+def test_help_reads_cleanly_at_80_columns(run, path):
+    """No line over 80 columns, every word of every option's help whole on one line, no
+    typer type tags (<str>, <int range>, <bool>), and choices listed."""
+    text = run(*path, "--help").stdout
+    assert max(map(len, text.splitlines())) <= 80
+    assert not re.search(r"<(str|int|float|bool|list|file|path)[^>]*>", text), text
+    words = set(text.split())
+    command = dict(every_command())[tuple(path)] if False else dict((tuple(p), c) for p, c in every_command())[tuple(path)]
+    for param in command.params:
+        for word in (param.help or "").split():
+            if "-" in word:  # click may break a line after a hyphen inside a word
+                continue
+            assert word in words, (path, param.name, word)
+        if param.type_descriptor.is_choice:
+            assert "|".join(str(c.value if hasattr(c, "value") else c) for c in param.type_descriptor.choices) in text
+
+
+def test_top_help_lists_every_command_without_importing_them():
+    code = ("import sys; sys.argv = ['lmtoy', '--help']\nfrom lmtoy.cli import main\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('lmtoy.cli.') or m in "
+            "('numpy', 'rich')), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert all(name in result.stdout for name in COMMANDS)
+    assert result.stderr.strip() == "['lmtoy.cli.output', 'lmtoy.cli.root']"  # no command module, no rich, no numpy
+
+
+def test_a_command_imports_only_its_own_module():
+    code = ("import sys; sys.argv = ['lmtoy', 'onehot', 'find my files']\nfrom lmtoy.cli import main\ntry:\n    main()\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('lmtoy.cli.')), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert "lmtoy.cli.transformer" not in result.stderr and "lmtoy.cli.attention" not in result.stderr
+    assert "lmtoy.cli.counted" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["first-order", "show_me"], ["first-order", "show_me", "--format", "json"],
+    ["skips", "commands", "--format", "csv", "--sparse"], ["tour", "--section", "2"],
+])
+def test_a_full_disk_is_an_error(args):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "lmtoy", *args], stdout=full, stderr=subprocess.PIPE, env=ENV)
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert err.strip() == "error: cannot write output: No space left on device", err
+
+
+def test_closed_stdout_is_an_error():
+    result = subprocess.run([sys.executable, "-m", "lmtoy", "first-order", "show_me"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=ENV, close_fds=True,
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 1 and "Traceback" not in result.stderr.decode()
+    assert "cannot write output" in result.stderr.decode()
+
+
+def test_an_encoding_that_cannot_hold_the_text():
+    env = {**ENV, "PYTHONIOENCODING": "ascii"}
+    corpus = "tôi yêu hà nội. tôi yêu em."
+    json_out = lmtoy("first-order", "-", "--format", "json", input=corpus.encode(), env=env)
+    assert json_out.returncode == 0 and b"\\u00f4" in json_out.stdout  # JSON falls back to \u escapes
+    import json
+
+    assert "tôi" in json.loads(json_out.stdout)["rows"]
+    table = lmtoy("first-order", "-", input=corpus.encode(), env=env)
+    assert table.returncode == 1 and b"Traceback" not in table.stderr
+    assert b"cannot write output" in table.stderr and b"PYTHONIOENCODING" in table.stderr
+
+
+def test_a_nonsensical_width_is_treated_as_80():
+    result = lmtoy("first-order", "show_me", env={**ENV, "COLUMNS": "0"})
+    assert result.returncode == 0 and b"photos" in result.stdout
+    assert max(map(len, result.stdout.decode().splitlines())) <= 80
+
+
+def test_help_is_plain_and_fast_to_load():
+    result = lmtoy("--help")
+    assert result.returncode == 0 and b"Commands:" in result.stdout and b"\xe2\x94\x80" not in result.stdout  # no box
+
+
+def test_app_is_the_root_typer_app():
+    import typer
+
+    assert isinstance(app, typer.Typer)
