@@ -8,7 +8,7 @@ prints: the CLI prints once.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +28,8 @@ class View:
     main : the Grid that csv, tsv and markdown write (None: JSON only)
     sparse : (sep or None) -> str, the non-zero records, when the view has them
     hint : what to suggest when a text format would be too large
+    messages : notes for the reader (why a completion stopped, ...): the CLI prints them on
+        stderr, so stdout holds only the data
     """
 
     parts: list
@@ -35,6 +37,7 @@ class View:
     main: Grid | None = None
     sparse: Callable[[str | None], str] | None = None
     hint: str = "use --sparse for the non-zero entries only"
+    messages: list[str] = field(default_factory=list)
 
     def table(self, width: int = 80, max_rows: int = 40) -> Group:
         shown = []
