@@ -128,3 +128,64 @@ def test_app_is_the_root_typer_app():
     import typer
 
     assert isinstance(app, typer.Typer)
+
+
+def test_ctrl_c_while_starting_up_is_one_line():
+    """A Ctrl-C while typer and rich load (before any command runs) ends with exit 130."""
+    code = ("import builtins, sys\nreal = builtins.__import__\n"
+            "def slow(name, *a, **k):\n    if name == 'typer':\n        raise KeyboardInterrupt\n    return real(name, *a, **k)\n"
+            "builtins.__import__ = slow\nsys.argv = ['lmtoy', '--help']\nfrom lmtoy.cli import main\nmain()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert result.returncode == 130 and result.stderr == "interrupted\n"
+
+
+def test_a_close_bundled_name_is_suggested(run):
+    result = run("first-order", "show-me")
+    assert result.exit_code == 0 and "photos" in result.stdout  # show-me means the bundled show_me
+    result = run("first-order", "show_mee")
+    assert result.exit_code == 2 and "did you mean the bundled show_me?" in " ".join(result.stderr.split())
+
+
+def test_a_file_name_too_long_is_one_line(run):
+    result = run("first-order", "x" * 300)
+    assert result.exit_code == 2 and "File name too long" in result.stderr and "x" * 100 not in result.stderr
+
+
+def test_user_text_is_never_markup(run, tmp_path):
+    result = run("first-order", str(tmp_path / "x[/b].txt"))
+    assert result.exit_code == 2 and "x[/b].txt" in result.stderr
+
+
+def test_stdin_at_a_terminal_says_it_is_waiting():
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdin, stdout and stderr are the terminal
+        os.environ.update(ENV)
+        os.execv(sys.executable, [sys.executable, "-m", "lmtoy", "first-order", "-"])
+    seen = b""
+    while b"Ctrl-D" not in seen:
+        seen += os.read(fd, 1024)
+    os.write(fd, b"show me my files.\n\x04")
+    try:
+        while True:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"reading standard input (Ctrl-D to end)" in seen and b"files" in seen
+
+
+def test_unspaced_text_gets_a_hint(run):
+    result = run("first-order", "-", input="我喜欢学习语言模型。今天天气很好。")
+    assert result.exit_code == 0 and "hint: the text looks unspaced" in result.stderr
+    assert "hint" not in result.stdout
+
+
+def test_completion_steps_are_bounded(run):
+    result = run("complete", "show_me", "--prompt", "show me", "--steps", str(10**30))
+    assert result.exit_code == 2 and "not from 0 to 100,000" in result.stderr

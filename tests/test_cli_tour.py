@@ -43,3 +43,45 @@ def test_shell_lines_fit_and_paste(width):
         lines = text.splitlines()
         assert all(line.endswith(" \\") for line in lines[:-1])
         assert " ".join(line.rstrip("\\").strip() for line in lines) == "$ " + step.command
+
+
+def test_list_names_every_section(run):
+    result = run("tour", "--list")
+    assert result.exit_code == 0
+    for step in STEPS:
+        number, _, title = step.section.partition(". ")
+        assert title in " ".join(result.stdout.split()), title
+
+
+def test_keep_folder_holds_the_model_and_the_commands_name_it(run, tmp_path):
+    folder = tmp_path / "demo"
+    result = run("tour", "--section", "11", "--keep", folder)
+    assert result.exit_code == 0 and (folder / "model.npz").is_file()
+    shown = " ".join(result.stdout.split())
+    assert f"--model {folder}/model.npz" in shown and "--model model.npz" not in shown
+    # the command the tour showed works as it is, from anywhere
+    assert run("transformer", "predict", "--model", folder / "model.npz", "--prompt", "battery ran").exit_code == 0
+
+
+def _tour_leftovers(tmp: "Path") -> list:
+    return [p for p in tmp.iterdir() if p.name.startswith("lmtoy-tour-")]
+
+
+def test_tour_cleans_up_on_a_closed_pipe_and_a_full_disk(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "lmtoy", "tour"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    proc.wait()
+    assert err == b"" and _tour_leftovers(tmp_path) == []
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "lmtoy", "tour", "--section", "10"], stdout=full,
+                                stderr=subprocess.PIPE, env=env)
+    assert result.returncode == 1 and b"No space left on device" in result.stderr
+    assert _tour_leftovers(tmp_path) == []

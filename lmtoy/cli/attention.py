@@ -9,7 +9,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
-    Seed, Steps, Temperature, TopK, one_word, sampler, split_words, stderr,
+    Seed, Steps, Temperature, TopK, one_word, quoted, sampler, split_words, stderr,
 )
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
@@ -40,7 +40,7 @@ def _parse_keep(values: list[str], keep_case: bool) -> list[list[str]]:
     for value in values:
         words = split_words(value.replace(",", " "), "--keep", keep_case)
         if len(words) != 2:
-            bad_option(f"'{value}' is not a feature: give 'earlier,recent', e.g. 'battery,ran'", "--keep")
+            bad_option(f"{quoted(value)} is not a feature: give 'earlier,recent', e.g. 'battery,ran'", "--keep")
         pairs.append(words)
     return pairs
 

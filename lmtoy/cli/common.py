@@ -45,10 +45,11 @@ Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table 
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
 
 
-Steps = Annotated[int, typer.Option("--steps", "-n", help="Words to add at most.")]
+MAX_STEPS = 100_000  # words a completion adds at most: a corpus that cycles would go on for ever
+Steps = Annotated[int, typer.Option("--steps", "-n", help=f"Words to add at most (up to {MAX_STEPS:,}).")]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from scores^(1/T) (probabilities: softmax(logits / T)); below 1 sharper, above 1 flatter.")]
 TopK = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K best words only.")]
-Seed = Annotated[Optional[int], typer.Option("--seed", min=0, max=2**63 - 1, help="Sample with this seed: the same seed gives the same words.")]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed (0 to 2^63 - 1): the same seed gives the same words.")]
 
 
 def sampler(steps: int, temperature: float | None, top_k: int | None, seed: int | None, sample: bool = False):
@@ -58,8 +59,10 @@ def sampler(steps: int, temperature: float | None, top_k: int | None, seed: int 
     """
     import numpy as np
 
-    if steps < 0:
-        bad_option(f"{steps} is negative; give 0 or more", "--steps")
+    if not 0 <= steps <= MAX_STEPS:
+        bad_option(f"{steps:,} is not from 0 to {MAX_STEPS:,}", "--steps")
+    if seed is not None and not 0 <= seed < 2**63:
+        bad_option(f"{seed} is not a whole number from 0 to 2^63 - 1", "--seed")
     if temperature is not None and not (temperature > 0 and math.isfinite(temperature)):
         bad_option(f"{temperature:g} must be a finite number above 0", "--temperature")
     sample = sample or temperature is not None or top_k is not None or seed is not None
@@ -76,7 +79,7 @@ def handle_errors(command):
         except LmtoyError as error:
             fail(str(error), error.exit_code)
         except MemoryError:
-            fail("out of memory: try a smaller corpus or smaller sizes (skip models: --window K)")
+            fail("out of memory: what this command was asked to build needs more memory than the machine has")
 
     return wrapper
 
@@ -172,7 +175,7 @@ def one_word(text: str, option: str, keep_case: bool = False) -> str:
     """The single word an option names; none or several is a usage error."""
     words = split_words(text, option, keep_case)
     if len(words) != 1:
-        bad_option(f"'{text}' is {len(words)} words; give one", option)
+        bad_option(f"{quoted(text)} is {len(words)} words; give one", option)
     return words[0]
 
 
@@ -182,7 +185,7 @@ def split_words(text: str, option: str, keep_case: bool = False) -> list[str]:
 
     words = tokenize(text, keep_case)
     if not words:
-        bad_option(f"'{text}' has no words", option)
+        bad_option(f"{quoted(text)} has no words", option)
     return words
 
 

@@ -9,7 +9,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg,
-    bad_option, emit, handle_errors, load_corpus, one_word, split_words,
+    bad_option, emit, handle_errors, load_corpus, one_word, quoted, split_words,
 )
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
@@ -59,9 +59,9 @@ def _parse_mix(mix: str | None, vocabulary, keep_case: bool) -> dict[str, float]
         try:
             out[word] = float(value)
         except ValueError:
-            bad_option(f"'{item}' is not word=weight", "--mix")
+            bad_option(f"{quoted(item)} is not word=weight", "--mix")
         if not sep or not word or not math.isfinite(out[word]):
-            bad_option(f"'{item}' is not word=weight with a finite weight", "--mix")
+            bad_option(f"{quoted(item)} is not word=weight with a finite weight", "--mix")
         vocabulary.id(word)
     return out
 
@@ -113,8 +113,9 @@ def second_order_cmd(
     if words is not None:
         pair = split_words(words, "--words", keep_case)
         if len(pair) != 2:
-            bad_option(f"'{words}' is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
-        return emit(model_view(model, np.array([lookup(model, pair)])), fmt, sparse, svg, rows_shown)
+            bad_option(f"{quoted(words)} is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
+        chosen = f"--words '{' '.join(pair)}' picks its row"
+        return emit(model_view(model, np.array([lookup(model, pair)]), chosen=chosen), fmt, sparse, svg, rows_shown)
     if not all_rows:
         return emit(model_view(model), fmt, sparse, svg, rows_shown)
     if model.possible_rows > ALL_ROWS_LIMIT:
@@ -154,4 +155,6 @@ def skips(
 
         raise VocabularyError(f"no feature has '{recent}' as its most recent word: it never has both an earlier "
                               "word and a next word in one sentence")
-    emit(model_view(model, rows, title=f"Skip features whose most recent word is '{recent}'"), fmt, sparse, svg, max_rows)
+    chosen = f"--word {recent} picks the features whose most recent word is '{recent}'"
+    view = model_view(model, rows, title=f"Skip features whose most recent word is '{recent}'", chosen=chosen)
+    emit(view, fmt, sparse, svg, max_rows)
