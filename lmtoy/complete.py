@@ -99,7 +99,7 @@ def choose(scores: np.ndarray, rng: np.random.Generator | None, temperature: flo
 class Completion:
     generated: list[int]
     steps: list[Scores]  # the scores behind each generated word
-    stopped: str = ""  # why it ended early, or ''
+    stopped: str | None = None  # why it ended early; None when it ran every step (JSON null)
 
 
 def complete(ladder: Ladder, kind: str, ids: np.ndarray, steps: int, rng=None, temperature: float = 1.0,

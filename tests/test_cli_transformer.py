@@ -46,19 +46,25 @@ def test_attention_rows_are_causal_softmax(run_json, model):
     data = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY)
     weights = np.array(data["weights"])  # (L, h, n, n)
     n = len(BATTERY.split()) + 1  # the model reads <end> first: the prompt starts a sentence
-    assert weights.shape == (1, 2, n, n) and data["prompt"] == ["<end>"] + BATTERY.split()
+    assert weights.shape == (1, 2, n, n) and data["seen"] == ["<end>"] + BATTERY.split()
+    assert data["prompt"] == BATTERY.split()  # the user's words, as predict writes them
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
     assert np.all(weights[..., np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]] == 0.0)
     one = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--layer", "1", "--head", "2")
     assert np.array(one["weights"]).shape == (1, 1, n, n) and one["heads"] == [2]
     mid = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--mid-sentence")
-    assert np.array(mid["weights"]).shape == (1, 2, n - 1, n - 1) and mid["prompt"] == BATTERY.split()
+    assert np.array(mid["weights"]).shape == (1, 2, n - 1, n - 1) and mid["seen"] == mid["prompt"] == BATTERY.split()
+    last = run_json("transformer", "attention", "--model", model, "--prompt", BATTERY, "--last")
+    assert last["prompt"] == BATTERY.split() and last["seen"] == ["<end>"] + BATTERY.split()
 
 
 def test_generate_greedy_and_sampled(run_json, model):
     greedy = run_json("transformer", "generate", "--model", model, "--prompt", "check the battery", "--steps", "12")
     assert greedy["generated"][:6] == ["log", "and", "find", "out", "whether", "it"]
-    assert greedy["generated"][-2:] == ["down", "please"] and greedy["stopped"]
+    assert greedy["generated"][-2:] == ["down", "please"] and "<end>" not in greedy["generated"]
+    assert greedy["stopped"] == "the model ended the sentence (<end>)"
+    short = run_json("transformer", "generate", "--model", model, "--prompt", "check the battery", "--steps", "2")
+    assert short == {"prompt": ["check", "the", "battery"], "generated": ["log", "and"], "stopped": None}
     args = ("transformer", "generate", "--model", model, "--prompt", "check", "--seed", "5", "--temperature", "1.5")
     assert run_json(*args) == run_json(*args)
 
@@ -83,7 +89,8 @@ def test_trace_shapes(run_json, model):
     assert shapes["one-hot input"] == [3, 14] and shapes["embedded"] == [3, 16]
     assert shapes["layer 1 head 1 Q"] == [3, 8] and shapes["layer 1 head 1 attention weights"] == [3, 3]
     assert shapes["layer 1 concat"] == [3, 16] and shapes["layer 1 feed-forward hidden"] == [3, 64]
-    assert shapes["probabilities"] == [3, 14] and data["prompt"] == ["<end>", "battery", "ran"]
+    assert shapes["probabilities"] == [3, 14] and data["seen"] == ["<end>", "battery", "ran"]
+    assert data["prompt"] == ["battery", "ran"]
     table = {row["what"]: row["shape"] for row in data["shapes"]}
     assert table["W_o"] == "[16 x 16]" and table["de-embedding"] == "[16 x 14]"
     masked = next(s["values"] for s in data["steps"] if s["name"] == "layer 1 head 1 masked scores")
@@ -160,7 +167,7 @@ def test_bad_model_files(run, tmp_path, model, case):
 
 @pytest.mark.parametrize("args, code, message", [
     (["transformer", "predict", "--prompt", "rocket ran"], 1, "'rocket'"),
-    (["transformer", "generate", "--prompt", "battery", "--steps", "-2"], 2, "negative"),
+    (["transformer", "generate", "--prompt", "battery", "--steps", "-2"], 2, "--steps"),
     (["transformer", "generate", "--prompt", "battery", "--temperature", "0"], 2, "above 0"),
     (["transformer", "attention", "--prompt", "battery ran", "--head", "3"], 2, "model's 2"),
 ])
@@ -224,3 +231,91 @@ def test_ctrl_c_keeps_the_last_checkpoint(tmp_path):
 
     assert load_model(out).config.vocab_size > 100
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_stop_reasons_are_messages_on_stderr(run, run_json, model):
+    """Data on stdout, notes on stderr: '> generated.txt' holds only the text. 'stopped' is a
+    string saying why generation ended early, or null when it ran every step (generate and
+    complete alike)."""
+    result = run("transformer", "generate", "--model", model, "--prompt", "check the battery", "--steps", "12")
+    assert result.exit_code == 0
+    assert plain(result.stdout) == "check the battery log and find out whether it ran down please"
+    assert "stopped: the model ended the sentence (<end>)" in result.stderr
+    grown = run("complete", "show_me", "--prompt", "show me my")
+    assert grown.exit_code == 0 and "stopped" not in grown.stdout and "photos please" in grown.stdout
+    assert "stopped after 2 words: nothing follows 'please'" in plain(grown.stderr)
+    assert run_json("complete", "show_me", "--prompt", "show me", "--steps", "1")["stopped"] is None
+
+
+def test_gradcheck_help_lists_the_choices(run):
+    out = plain(run("transformer", "gradcheck", "--help").stdout)
+    assert "post|pre" in out and "sinusoidal|learned" in out  # the choices, not a bare TEXT
+    wrong = run("transformer", "gradcheck", "--norm", "middle")
+    assert wrong.exit_code == 2 and "middle" in wrong.stderr
+
+
+def test_a_model_name_too_long_is_a_usage_error(run):
+    result = run("transformer", "predict", "--model", "x" * 300 + ".npz", "--prompt", "battery ran")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "File name too long" in plain(result.stderr) and "x" * 100 not in result.stderr  # the name is shortened
+
+
+def _damaged(tmp_path, model, change):  # -> the model file with the arrays change(arrays) replaced
+    with np.load(model, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    path = tmp_path / "damaged.npz"
+    np.savez(path, **(arrays | change(arrays)))
+    return path
+
+
+def _huge(arrays):  # every weight's magnitude 1e38: finite float32, but the forward pass overflows
+    meta = ("format", "format_version", "config", "vocabulary", "keep_case")
+    return {k: (np.sign(v) * 1e38).astype(np.float32) for k, v in arrays.items() if k not in meta}
+
+
+def _config(arrays, **fields):
+    return {"config": np.array(json.dumps(json.loads(str(arrays["config"])) | fields))}
+
+
+DAMAGE = {
+    "keep_case": lambda arrays: {"keep_case": np.array([True, False])},
+    "no end": lambda arrays: {"vocabulary": np.array([*arrays["vocabulary"][:-1], "zebra"])},
+    "layers": lambda arrays: _config(arrays, n_layers=10**9),
+    "huge": _huge,
+}
+
+
+@pytest.mark.parametrize("case, args, message", [
+    ("keep_case", ["transformer", "predict"], "keep_case is bool (2,), expected a bool ()"),
+    ("no end", ["transformer", "generate", "--mid-sentence"], "the vocabulary has no <end>"),
+    ("layers", ["transformer", "predict"], "needs 12,000,000,002 weight arrays"),
+    ("huge", ["transformer", "predict"], "its weights have diverged"),
+    ("huge", ["transformer", "generate"], "its weights have diverged"),
+    ("huge", ["transformer", "attention"], "its weights have diverged"),
+    ("huge", ["transformer", "attention", "--last"], "its weights have diverged"),
+    ("huge", ["transformer", "trace"], "its weights have diverged"),
+])
+@pytest.mark.filterwarnings("error")  # a numpy RuntimeWarning fails the test
+def test_damaged_models_are_refused_in_one_line(run, tmp_path, model, case, args, message):
+    """No traceback, no warning, no hang (a config claiming 10^9 layers), no all-null output."""
+    path = _damaged(tmp_path, model, DAMAGE[case])
+    result = run(*args, "--model", path, "--prompt", "battery ran", "--format", "json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert message in plain(result.stderr) and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.filterwarnings("error")
+def test_embed_of_huge_weights(run_json, tmp_path, model):
+    """Float32 sums of 1e38 overflowed into an SVD that did not converge; float64 projects them."""
+    coords = np.array(run_json("embed", "--model", _damaged(tmp_path, model, _huge))["coords"], dtype=float)
+    assert coords.shape == (14, 2) and np.isfinite(coords).all()
+
+
+@pytest.mark.filterwarnings("error")
+def test_trace_of_a_model_trained_with_a_huge_rate_warns_of_nothing(run, run_json, tmp_path):
+    """--lr 1e6 leaves finite weights whose layer-norm variance overflows float32: numpy warned."""
+    out = tmp_path / "m.npz"
+    assert run("transformer", "train", "program_log", "--out", out, "--steps", "20", "--lr", "1e6").exit_code == 0
+    for command in ("trace", "attention", "predict"):
+        result = run("transformer", command, "--model", out, "--prompt", "battery ran", "--format", "json")
+        assert result.exit_code in (0, 1) and "Warning" not in result.stderr

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -71,6 +74,17 @@ def test_init_shapes_xavier_bounds_and_seed():
     assert np.all(params["layer1.norm2.gain"] == 1) and np.all(params["layer0.b_1"] == 0)
     again = model.init_params(config, np.random.default_rng(0))
     assert all(np.array_equal(params[k], again[k]) for k in params)
+
+
+@pytest.mark.parametrize("options", VARIANTS + [{"n_layers": 3, "d_k": 3, "d_v": 5, "d_ff": 7}])
+def test_param_count_counts_param_shapes(options):
+    """The counts a file is checked against come from the sizes alone, yet match the shapes."""
+    config = small(**options)
+    shapes = model.param_shapes(config)
+    assert model.param_count(config) == (len(shapes), sum(int(np.prod(s)) for s in shapes.values()))
+    assert list(model.iter_param_shapes(config)) == list(shapes.items())
+    one = Config(vocab_size=9, d_model=8, n_heads=2, n_layers=1, d_ff=32)
+    assert model.param_count(one) == (14, 984)  # the docstring's example
 
 
 def test_param_shapes_follow_the_choices():
@@ -218,6 +232,21 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
         np.savez(path, **(arrays | {"layer0.W_q": np.zeros((2, 8, 3))}))
     elif kind == "missing weight":
         np.savez(path, **{k: v for k, v in arrays.items() if k != "layer1.W_2"})
+    elif kind == "keep_case array":
+        np.savez(path, **(arrays | {"keep_case": np.array([True, False])}))
+    elif kind == "keep_case text":
+        np.savez(path, **(arrays | {"keep_case": np.array("yes")}))
+    elif kind == "no end":
+        np.savez(path, **(arrays | {"vocabulary": np.array(list("abcdefghi"))}))
+    elif kind == "two ends":
+        np.savez(path, **(arrays | {"vocabulary": np.array([*"abcdefg", "<end>", "<end>"])}))
+    elif kind == "repeated word":
+        np.savez(path, **(arrays | {"vocabulary": np.array([*"abcdefga", "<end>"])}))
+    elif kind == "numeric vocabulary":
+        np.savez(path, **(arrays | {"vocabulary": np.arange(9.0)}))
+    elif kind == "a billion layers":
+        claimed = json.loads(str(arrays["config"])) | {"n_layers": 10**9}
+        np.savez(path, **(arrays | {"config": np.array(json.dumps(claimed))}))
     return path
 
 
@@ -232,13 +261,64 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
         ("version", "model format version 2; this lmtoy reads version 1"),
         ("shape", "weight 'layer0.W_q' is float64 \\(2, 8, 3\\), expected float \\(2, 8, 4\\)"),
         ("missing weight", "weight 'layer1.W_2' is missing"),
+        ("keep_case array", "keep_case is bool \\(2,\\), expected a bool \\(\\)"),
+        ("keep_case text", "keep_case is <U3 \\(\\), expected a bool"),
+        ("no end", "damaged model: the vocabulary has no <end>"),
+        ("two ends", "the vocabulary holds <end> 2 times"),
+        ("repeated word", "the vocabulary holds 'a' more than once"),
+        ("numeric vocabulary", "the vocabulary is float64 \\(9,\\), expected \\(N,\\) str"),
+        ("a billion layers", "weight 'layer2.W_q' is missing \\(its config, 1,000,000,000 layers, needs "
+                             "12,000,000,002 weight arrays"),
     ],
 )
 def test_bad_model_files(tmp_path, kind, message):
     path = tmp_path / "missing.npz" if kind == "missing" else write_bad(tmp_path, kind)
-    with pytest.raises(ModelFileError, match=message) as error:
+    with within(5), pytest.raises(ModelFileError, match=message) as error:  # a billion layers: refused at once
         io.load_model(path)
     assert "\n" not in str(error.value)
+
+
+@contextmanager
+def within(seconds):
+    """Fail (instead of hanging) when the block runs longer than ``seconds``."""
+    def late(*_):
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def huge(params, scale=1e38):  # -> the same signs, every magnitude ``scale`` (finite float32)
+    return {k: (np.sign(v) * scale).astype(np.float32) for k, v in params.items()}
+
+
+@pytest.mark.filterwarnings("error")  # a numpy RuntimeWarning fails the test
+def test_weights_that_overflow_the_forward_pass_are_refused_alike():
+    """Finite weights of magnitude 1e38 make the activations overflow: every view refuses them
+    with predict's message, and numpy warns of nothing."""
+    config = small()
+    params = huge(model.init_params(config, np.random.default_rng(0)))
+    for use in (inference.next_distribution, inference.attention_weights, inference.trace):
+        with pytest.raises(ModelFileError, match="not finite numbers: its weights have diverged"):
+            use(params, config, [1, 4, 2])
+    with pytest.raises(ModelFileError, match="diverged"):
+        inference.generate(params, config, [1, 4], steps=3)
+
+
+@pytest.mark.filterwarnings("error")
+def test_embeddings_2d_of_huge_or_broken_tables():
+    """Float32 sums of 1e38 overflow; the projection works in float64 instead. A table that
+    is not finite (or an SVD that fails) is a ModelFileError, never a LinAlgError."""
+    table = huge({"e": np.random.default_rng(0).normal(size=(9, 8))})["e"]
+    coords = inference.embeddings_2d(table)
+    assert coords.shape == (9, 2) and np.isfinite(coords).all() and np.abs(coords).max() > 1e37
+    with pytest.raises(ModelFileError, match="not finite numbers"):
+        inference.embeddings_2d(np.full((3, 2), np.inf))
 
 
 def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ trace, gradcheck), positional encoding and embeddings."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 from lmtoy.cli.common import (
     Format, FormatOpt, Svg, bad_option, emit, handle_errors,
-    Seed, Steps, Temperature, TopK, sampler, split_words, stderr,
+    Seed, Steps, Temperature, TopK, quoted, sampler, split_words, stderr,
 )
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
@@ -30,12 +31,28 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer t
 MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
 
 
+class Norm(str, Enum):  # model.NORMS
+    post = "post"
+    pre = "pre"
+
+
+class Positions(str, Enum):  # model.POSITIONS
+    sinusoidal = "sinusoidal"
+    learned = "learned"
+
+
 def _load(path: Path):
-    """The model a --model option names; a path that does not exist is a command-line error."""
+    """The model a --model option names; a path that does not exist (or that the system
+    cannot look up, such as a name too long) is a command-line error."""
     from lmtoy.transformer import load_model
 
-    if not path.exists():
-        bad_option(f"'{path}' does not exist (train one with: lmtoy transformer train CORPUS --out {path})", "--model")
+    try:
+        exists = path.exists()
+    except OSError as error:  # e.g. File name too long
+        bad_option(f"{quoted(path)}: {error.strerror or error}", "--model")
+    if not exists:
+        bad_option(f"{quoted(path)} does not exist "
+                   f"(train one with: lmtoy transformer train CORPUS --out {quoted(path)})", "--model")
     return load_model(path)
 
 
@@ -66,6 +83,13 @@ def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = Tr
     if cut:
         words, seen = words[-context:], seen[-context:]
     return Prompted(words, seen, vocab.encode(seen))
+
+
+def _reading(view, read: Prompted):
+    """A view of what the model read: JSON "prompt" is the user's words, "seen" adds the <end> it read first."""
+    payload = view.payload
+    view.payload = lambda: payload() | {"prompt": read.words, "seen": read.seen}
+    return view
 
 
 from lmtoy.cli.train import train  # noqa: E402  (listed first in 'lmtoy transformer --help')
@@ -143,8 +167,10 @@ def attention(
     layers = [layer - 1] if layer else list(range(c.n_layers))
     heads = [head - 1] if head else list(range(c.n_heads))
     if last:
-        return emit(attention_row_view(read.seen, weights[np.ix_(layers, heads)], layers, heads), fmt, svg=svg)
-    emit(attention_view(read.seen, weights, layers, heads), fmt, svg=svg)
+        view = attention_row_view(read.seen, weights[np.ix_(layers, heads)], layers, heads)
+    else:
+        view = attention_view(read.seen, weights, layers, heads)
+    emit(_reading(view, read), fmt, svg=svg)
 
 
 @transformer_app.command()
@@ -160,15 +186,16 @@ def trace(model: ModelPath = ..., prompt: Prompt = ...,
     read = _prompt(saved, prompt, strict, mid_sentence)
     steps = [] if shapes_only else forward_trace(saved.params, saved.config, read.ids)
     config = _config_dict(saved.config)
-    emit(trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config), fmt, svg=svg)
+    view = trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config)
+    emit(_reading(view, read), fmt, svg=svg)
 
 
 @transformer_app.command()
 @handle_errors
 def gradcheck(
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the random model and data.")] = 0,
-    norm: Annotated[str, typer.Option("--norm", help="post or pre.")] = "post",
-    positions: Annotated[str, typer.Option("--positions", help="sinusoidal or learned.")] = "sinusoidal",
+    norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post) or before it (pre).")] = Norm.post,
+    positions: Annotated[Positions, typer.Option("--positions", help="Position encoding.")] = Positions.sinusoidal,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     fmt: FormatOpt = Format.table,
 ):
@@ -179,6 +206,7 @@ def gradcheck(
     from lmtoy.render.views import View
     from lmtoy.transformer import Config, gradcheck as check
 
+    norm, positions = norm.value, positions.value
     config = Config(vocab_size=7, d_model=8, n_heads=2, n_layers=2, context=5, d_ff=12, positions=positions,
                     norm=norm, tied=tied)
     errors = check(config, np.random.default_rng(seed))

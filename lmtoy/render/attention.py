@@ -117,8 +117,8 @@ def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Com
     generated = [words[i] for i in c.generated]
     line = Text.assemble(" ".join(prompt), " ", (" ".join(generated), "bold green"))
     parts = [Text(f"{kind}:", style="bold"), line]
-    if c.stopped:
-        parts.append(Text(f"stopped after {len(generated)} word{'s' * (len(generated) != 1)}: {c.stopped}", style="dim"))
+    words_grown = f"{len(generated)} word{'s' * (len(generated) != 1)}"
+    messages = [f"stopped after {words_grown}: {c.stopped}"] if c.stopped else []  # stderr: stdout holds the text
     scores = np.array([s.values for s in c.steps]) if c.steps else np.zeros((0, len(words)))
     labels = [f"{i + 1}: {w}" for i, w in enumerate(generated)]
     if explain and c.steps:
@@ -126,7 +126,8 @@ def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Com
         parts += [Text(f"step {i + 1}: {s.note}", style="dim") for i, s in enumerate(c.steps) if s.note]
     steps = [{"token": w, "scores": dict(zip(words, s.values.tolist()))} for w, s in zip(generated, c.steps)]
     payload = {"prompt": prompt, "generated": generated, "model": kind, "steps": steps, "stopped": c.stopped}
-    return View(parts, lambda: payload, main=Grid.of(scores, labels, list(words), row_header="step") if c.steps else None)
+    return View(parts, lambda: payload, main=Grid.of(scores, labels, list(words), row_header="step") if c.steps else None,
+                messages=messages)
 
 
 def ladder_view(words: tuple[str, ...], prompt: list[str], results: dict) -> View:

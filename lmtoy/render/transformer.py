@@ -26,14 +26,14 @@ def predict_view(prompt: list[str], words: tuple[str, ...], p: np.ndarray, top: 
 
 
 def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
-    """The prompt and the words the model added; the end token ends the sentence (JSON: "stopped")."""
-    stopped = bool(generated) and generated[-1] == end
-    shown = generated[:-1] if stopped else generated
+    """The prompt and the words the model added. The end token ends the sentence: it is not
+    shown, and "stopped" (JSON; a message on stderr) says so; null when every step ran."""
+    ended = bool(generated) and generated[-1] == end
+    shown = generated[:-1] if ended else generated
+    stopped = f"the model ended the sentence ({end})" if ended else None
     parts = [Text.assemble(" ".join(prompt), (" " + " ".join(shown) if shown else "", "bold green"))]
-    if stopped:
-        parts.append(Text(f"stopped: the model ended the sentence ({end})", style="dim"))
     payload = {"prompt": prompt, "generated": shown, "stopped": stopped}
-    return View(parts, lambda: payload)
+    return View(parts, lambda: payload, messages=[f"stopped: {stopped}"] if stopped else [])
 
 
 def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int],

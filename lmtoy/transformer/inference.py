@@ -12,7 +12,7 @@ import numpy as np
 from lmtoy.errors import ModelFileError, UsageError
 from lmtoy.onehot import one_hot
 from lmtoy.transformer import layers
-from lmtoy.transformer.model import forward, forward_cached, position_table
+from lmtoy.transformer.model import forward_cached, position_table
 
 
 def prompt_window(ids, context, strict=False):  # (n,) int -> (min(n, context),)
@@ -25,6 +25,25 @@ def prompt_window(ids, context, strict=False):  # (n,) int -> (min(n, context),)
     return ids[-context:]
 
 
+DIVERGED = ("the model's probabilities are not finite numbers: its weights have diverged "
+            "(train it again with a lower --lr)")
+
+
+def checked_forward(params, config, window):  # (n,) int -> (1, n, N), ForwardCache
+    """``forward_cached`` on one window, without numpy's overflow warnings; ModelFileError
+    (``DIVERGED``) when an activation is not a finite number.
+
+    Every command that runs the model reads it through here, so a model whose weights
+    overflow the forward pass is refused alike by predict, generate, attention and trace.
+    """
+    with np.errstate(all="ignore"):  # a diverged model is reported below, not warned about
+        logits, cache = forward_cached(params, config, window[None])
+    activations = [logits] + [a for block in cache.blocks for a in (block.attention.weights, block.out)]
+    if not all(np.isfinite(a).all() for a in activations):
+        raise ModelFileError(DIVERGED)
+    return logits, cache
+
+
 def next_distribution(params, config, ids, temperature=1.0):  # (n,) int -> (N,)
     """P(next word | prompt) over the vocabulary, from the last ``context`` ids of the prompt.
 
@@ -35,12 +54,11 @@ def next_distribution(params, config, ids, temperature=1.0):  # (n,) int -> (N,)
     if not temperature > 0:
         raise UsageError(f"temperature must be above 0, not {temperature}")
     window = prompt_window(ids, config.context)
-    with np.errstate(all="ignore"):  # a diverged model is reported below, not warned about
-        logits = forward(params, config, window[None])[0, -1].astype(np.float64)
+    logits = checked_forward(params, config, window)[0][0, -1].astype(np.float64)
+    with np.errstate(all="ignore"):
         p = layers.softmax(logits / temperature)
     if not np.isfinite(p).all():
-        raise ModelFileError("the model's probabilities are not finite numbers: its weights have diverged "
-                             "(train it again with a lower --lr)")
+        raise ModelFileError(DIVERGED)
     return p
 
 
@@ -80,7 +98,7 @@ def _sample(p, rng, top_k):  # (N,) -> int
 def attention_weights(params, config, ids):  # (n,) int -> (L, h, n, n)
     """Every layer's and head's attention weights for one prompt (rows sum to 1)."""
     window = prompt_window(ids, config.context)
-    _, cache = forward_cached(params, config, window[None])
+    _, cache = checked_forward(params, config, window)
     return np.stack([block.attention.weights[0] for block in cache.blocks])
 
 
@@ -98,17 +116,23 @@ def trace(params, config, ids):  # (n,) int -> [(name, array)]
     sublayers and the plain adds); then logits and probabilities (n, N).
     """
     window = prompt_window(ids, config.context)
-    logits, cache = forward_cached(params, config, window[None])
+    logits, cache = checked_forward(params, config, window)
     n = len(window)
     embedded = params["embedding"][window]
-    positions = position_table(params, config, n, embedded.dtype)[:n]
-    steps = [("one-hot input", one_hot(window, config.vocab_size)), ("embedded", embedded),
-             ("positions", positions), ("embedded + positions", embedded + positions)]  # fmt: skip
-    for l, block in enumerate(cache.blocks, 1):
-        steps += _block_trace(f"layer {l}", block, config)
-    if config.norm == "pre":
-        steps.append(("final norm", cache.de_embedding[0][0]))
-    return steps + [("logits", logits[0]), ("probabilities", layers.softmax(logits[0]))]
+    with np.errstate(all="ignore"):  # checked below
+        positions = position_table(params, config, n, embedded.dtype)[:n]
+        steps = [("one-hot input", one_hot(window, config.vocab_size)), ("embedded", embedded),
+                 ("positions", positions), ("embedded + positions", embedded + positions)]  # fmt: skip
+        for l, block in enumerate(cache.blocks, 1):
+            steps += _block_trace(f"layer {l}", block, config)
+        if config.norm == "pre":
+            steps.append(("final norm", cache.de_embedding[0][0]))
+        steps += [("logits", logits[0]), ("probabilities", layers.softmax(logits[0]))]
+    masked = np.isneginf(layers.causal_mask(n))  # the one place minus infinity belongs
+    for name, array in steps:
+        if not (np.isfinite(array) | (masked if name.endswith("masked scores") else False)).all():
+            raise ModelFileError(DIVERGED)
+    return steps
 
 
 def _block_trace(prefix, block, config):  # -> [(name, array)]
@@ -136,8 +160,21 @@ def _block_trace(prefix, block, config):  # -> [(name, array)]
 
 
 def embeddings_2d(table):  # (N, d) -> (N, 2)
-    """The embedding rows projected on their first two principal axes (PCA by SVD)."""
-    centred = table - table.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
-    coords = centred @ vt[:2].T
+    """The embedding rows projected on their first two principal axes (PCA by SVD), in float64.
+
+    ModelFileError when the table (or its projection) is not finite numbers, or the SVD
+    does not converge.
+    """
+    table = np.asarray(table, dtype=np.float64)  # float32 sums of huge weights would overflow
+    if not np.isfinite(table).all():
+        raise ModelFileError("the embedding holds values that are not finite numbers")
+    with np.errstate(all="ignore"):
+        centred = table - table.mean(axis=0)
+        try:
+            _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        except np.linalg.LinAlgError:
+            raise ModelFileError("cannot project the embedding: its SVD did not converge") from None
+        coords = centred @ vt[:2].T
+    if not np.isfinite(coords).all():
+        raise ModelFileError("cannot project the embedding: its values are too large (not finite in float64)")
     return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lmtoy.errors import LmtoyError, ModelFileError
-from lmtoy.transformer.model import Config, param_shapes
+from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count, param_shapes
 
 FORMAT = "lmtoy-transformer"
 FORMAT_VERSION = 1
@@ -89,21 +89,23 @@ def _read(path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile):
         raise ModelFileError(f"{path}: truncated or damaged model file (unreadable .npz)") from None
 
 
 def _unpack(path, arrays) -> SavedModel:
     try:
         config = Config.from_json(str(arrays["config"].item()))
-        vocabulary = tuple(str(word) for word in arrays["vocabulary"])
+        words = arrays["vocabulary"]
+        if words.ndim != 1 or words.dtype.kind != "U":
+            raise ValueError(f"the vocabulary is {words.dtype} {words.shape}, expected (N,) str")
+        vocabulary = tuple(str(word) for word in words)
     except (KeyError, ValueError, TypeError, LmtoyError) as error:
         raise ModelFileError(f"{path}: damaged model: config or vocabulary unreadable ({error})") from None
-    if len(vocabulary) != config.vocab_size:
-        words = len(vocabulary)
-        raise ModelFileError(f"{path}: damaged model: {words} words but vocab_size {config.vocab_size}")
+    _check_vocabulary(path, vocabulary, config)
+    _check_size(path, arrays, config)  # before listing the names of every layer the config claims
     params = {}
-    for name, shape in param_shapes(config).items():
+    for name, shape in iter_param_shapes(config):
         if name not in arrays:
             raise ModelFileError(f"{path}: damaged model: weight '{name}' is missing")
         if arrays[name].shape != shape or arrays[name].dtype.kind != "f":
@@ -114,4 +116,40 @@ def _unpack(path, arrays) -> SavedModel:
         if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
-    return SavedModel(params, config, vocabulary, bool(arrays.get("keep_case", False)))
+    return SavedModel(params, config, vocabulary, _keep_case(path, arrays))
+
+
+def _check_vocabulary(path, vocabulary: tuple[str, ...], config: Config) -> None:
+    """One word per id, each once, with exactly one END (generation stops at it)."""
+    if len(vocabulary) != config.vocab_size:
+        raise ModelFileError(f"{path}: damaged model: {len(vocabulary)} words but vocab_size {config.vocab_size}")
+    ends = vocabulary.count(END)
+    if ends != 1:
+        raise ModelFileError(f"{path}: damaged model: the vocabulary has no {END}" if ends == 0 else
+                             f"{path}: damaged model: the vocabulary holds {END} {ends} times")
+    if len(set(vocabulary)) != len(vocabulary):
+        seen = set()
+        twice = next(w for w in vocabulary if w in seen or seen.add(w))
+        raise ModelFileError(f"{path}: damaged model: the vocabulary holds '{twice}' more than once")
+
+
+def _check_size(path, arrays, config: Config) -> None:
+    """Refuse a config that needs more weight arrays than the file holds, counted from the
+    config's sizes alone, before ``param_shapes`` builds every layer's names: a config
+    claiming 10^9 layers is refused at once, naming the first weight the file lacks."""
+    needed, numbers = param_count(config)
+    held = sum(key not in _META for key in arrays)
+    if needed > held:
+        missing = next(name for name, _ in iter_param_shapes(config) if name not in arrays)
+        layers = f"{config.n_layers:,} layer{'s' * (config.n_layers != 1)}"
+        raise ModelFileError(
+            f"{path}: damaged model: weight '{missing}' is missing (its config, {layers}, needs {needed:,} "
+            f"weight arrays of {numbers:,} numbers; the file holds {held:,})"
+        )
+
+
+def _keep_case(path, arrays) -> bool:
+    flag = arrays.get("keep_case", np.array(False))  # files from before keep_case: lower case
+    if flag.shape != () or flag.dtype != np.bool_:
+        raise ModelFileError(f"{path}: damaged model: keep_case is {flag.dtype} {flag.shape}, expected a bool ()")
+    return bool(flag)

@@ -99,12 +99,18 @@ def _check_positive(name: str, value: object) -> None:
 
 def param_shapes(config: Config) -> dict[str, tuple[int, ...]]:
     """The name and shape of every weight, in a fixed order (the .npz keys)."""
+    return dict(iter_param_shapes(config))
+
+
+def iter_param_shapes(config: Config):  # -> iterator of (name, shape), in param_shapes order
+    """``param_shapes`` one weight at a time: reading a file, the first missing name is found
+    without building the names of every layer a damaged config claims."""
     c = config
-    shapes = {"embedding": (c.vocab_size, c.d_model)}
+    yield "embedding", (c.vocab_size, c.d_model)
     if c.positions == "learned":
-        shapes["positions"] = (c.context, c.d_model)
+        yield "positions", (c.context, c.d_model)
     for l in range(c.n_layers):
-        shapes |= {
+        yield from {
             f"layer{l}.W_q": (c.n_heads, c.d_model, c.d_k),
             f"layer{l}.W_k": (c.n_heads, c.d_model, c.d_k),
             f"layer{l}.W_v": (c.n_heads, c.d_model, c.d_v),
@@ -117,12 +123,29 @@ def param_shapes(config: Config) -> dict[str, tuple[int, ...]]:
             f"layer{l}.b_2": (c.d_model,),
             f"layer{l}.norm2.gain": (c.d_model,),
             f"layer{l}.norm2.bias": (c.d_model,),
-        }
+        }.items()
     if c.norm == "pre":
-        shapes |= {"final_norm.gain": (c.d_model,), "final_norm.bias": (c.d_model,)}
+        yield from {"final_norm.gain": (c.d_model,), "final_norm.bias": (c.d_model,)}.items()
     if not c.tied:
-        shapes["de_embedding"] = (c.d_model, c.vocab_size)
-    return shapes
+        yield "de_embedding", (c.d_model, c.vocab_size)
+
+
+def param_count(config: Config) -> tuple[int, int]:
+    """(weight arrays, numbers) of ``param_shapes(config)``, from the sizes alone: no layer is
+    built, so a config claiming 10^9 layers costs nothing to measure.
+
+    vocab 9, d_model 8, 2 heads (d_k = d_v = 4), 1 layer, d_ff 32, post-norm, sinusoidal,
+    untied -> (14, 984): E 72; the layer's W_q, W_k 128, W_v 64, W_o 64, norms 32, W_1 256,
+    b_1 32, W_2 256, b_2 8 (840 in 12 arrays); U 72.
+    """
+    c = config
+    layer = (2 * c.n_heads * c.d_model * c.d_k + c.n_heads * c.d_model * c.d_v + c.n_heads * c.d_v * c.d_model
+             + 4 * c.d_model + 2 * c.d_model * c.d_ff + c.d_ff + c.d_model)
+    learned, pre, untied = c.positions == "learned", c.norm == "pre", not c.tied
+    arrays = 1 + learned + 12 * c.n_layers + 2 * pre + untied
+    numbers = (c.vocab_size * c.d_model * (1 + untied) + learned * c.context * c.d_model + c.n_layers * layer
+               + pre * 2 * c.d_model)
+    return arrays, numbers
 
 
 def init_params(config: Config, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
