@@ -167,3 +167,41 @@ def test_min_gain_default_matches_the_core():
     from lmtoy.cli.attention import MIN_GAIN
 
     assert MIN_GAIN == attention.DEFAULT_MIN_GAIN
+
+
+# The point of masking, lined-up products, unique labels -------------------------------------
+
+
+def test_vote_shows_the_winners_share(run, run_json):
+    """4 vs 5 becomes 0 vs 1: the margin stays 1, the share goes from 56% to 100%."""
+    unmasked = " ".join(run("vote", "program_log", "--prompt", PROGRAM).stdout.split())
+    assert "prediction: please (margin 1, 56% of the total)" in unmasked
+    masked = " ".join(run("vote", "program_log", "--prompt", PROGRAM, "--auto-mask").stdout.split())
+    assert "prediction: please (margin 1, 100% of the total)" in masked
+    assert "without the mask: please (margin 1, 56% of the total)" in masked
+    assert run_json("vote", "program_log", "--prompt", PROGRAM)["share"] == pytest.approx(5 / 9)
+    assert run_json("vote", "program_log", "--prompt", PROGRAM, "--auto-mask")["share"] == 1
+
+
+def _table_header(out: str, title: str) -> list[str]:
+    lines = out.splitlines()
+    return lines[next(i for i, line in enumerate(lines) if line.startswith(title)) + 1].split()
+
+
+def test_attend_q_and_k_show_the_same_columns(run):
+    """On a big vocabulary Q's columns are K's columns, and Q K^T's columns are rows of K."""
+    out = run("attend", "commands", "--query", "files").stdout
+    k_cols = _table_header(out, "K:")[3:]  # after 'earlier \ recent'
+    assert k_cols == _table_header(out, "Q:") and "files" in k_cols
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("K:")) + 3
+    k_rows = [line.split()[0] for line in lines[start:] if line.strip() and not line.startswith(("Q", " "))][:40]
+    qkt = _table_header(out, "Q K^T")
+    assert set(qkt) <= set(k_rows) | {"…"}
+
+
+def test_feedforward_labels_the_recent_word_apart(run):
+    corpus = "x a x p.\ny a x q.\nx a x p.\ny a x q.\n"
+    result = run("feedforward", "-", "--prompt", "y a x", input=corpus)
+    assert result.exit_code == 0, result.stderr
+    assert " ".join(_table_header(result.stdout, "W1:")) == "feature a x y x (recent) bias"

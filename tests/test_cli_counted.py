@@ -183,7 +183,7 @@ def test_csv_tsv_markdown(run):
 
 def test_sparse_records(run):
     out = run("second-order", "battery", "--format", "csv", "--sparse").stdout.splitlines()
-    assert out[0] == "row,column,value" and len(out) == 1 + 8
+    assert out[0] == "previous,recent,column,value" and len(out) == 1 + 8  # a pair takes two fields
     data = json.loads(run("second-order", "battery", "--format", "json", "--sparse").stdout)
     assert [["whether", "the"], "battery", 0.4] in data["records"]
 
@@ -259,3 +259,40 @@ def test_directory_is_usage_error(run, tmp_path):
     assert result.exit_code == 2 and "is a directory" in plain(result.stderr)
 
 
+
+
+# Views must not mislead; one schema for delimited output -----------------------------------
+
+
+def test_rows_chosen_by_word_are_not_called_truncated(run):
+    out = " ".join(run("skips", "program_log", "--word", "ran").stdout.split())
+    assert "54 rows not chosen (--word ran picks the features whose most recent word is 'ran')" in out
+    assert "showing 10 of" not in out
+    out = " ".join(run("skips", "program_log", "--max-rows", "5").stdout.split())
+    assert "limited by --max-rows 5 (--max-rows 0 shows all)" in out
+
+
+def test_pair_labels_take_two_fields_in_sparse_records_too(run):
+    tsv = run("second-order", "battery", "--format", "tsv", "--sparse").stdout.splitlines()
+    assert tsv[0] == "previous\trecent\tcolumn\tvalue" and "battery\tran\tdown\t1" in tsv
+    csv_out = run("skips", "program_log", "--word", "ran", "--format", "csv", "--sparse").stdout.splitlines()
+    assert csv_out[0] == "earlier,recent,column,value" and "battery,ran,down,1" in csv_out
+    assert run("first-order", "show_me", "--format", "csv", "--sparse").stdout.splitlines()[0] == "word,column,value"
+
+
+def test_csv_row_header_does_not_collide_with_a_word(run):
+    out = run("first-order", "-", "--format", "csv", input="a word here. here a word.").stdout.splitlines()
+    assert out[0] == "word label,a,here,word"
+
+
+def test_onehot_vocabulary_table_shows_the_prompt_words(run):
+    out = run("onehot", "show me my files", "--corpus", "commands").stdout
+    vocabulary_header = out.splitlines()[1].split()
+    assert {"show", "me", "my", "files"} <= set(vocabulary_header)
+
+
+def test_too_many_cells_with_word_suggests_sparse(run, tmp_path):
+    path = tmp_path / "wide.txt"
+    path.write_text("\n".join(f"w{i} x z." for i in range(3500)))
+    result = run("skips", path, "--word", "x", "--format", "csv")
+    assert result.exit_code == 1 and "--sparse" in result.stderr and "--word" not in result.stderr

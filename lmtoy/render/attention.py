@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -28,7 +29,7 @@ def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool, 
     if window is not None:
         parts.append(f"[dim]window {window}: only earlier words at most {window} back are active[/]")
     parts.append(Grid.of(v.values, features, names, title="Each active feature's row votes for the next word",
-                         row_header="feature", col_rank=rank))
+                         row_header="feature", col_rank=rank, distribution=True))
     totals = [v.unmasked_totals]
     labels = ["totals"]
     if masked:
@@ -37,12 +38,13 @@ def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool, 
                              title="The mask, applied element-wise to the feature activities", row_header="feature"))
         totals, labels = [v.unmasked_totals, v.totals], ["unmasked totals", "masked totals"]
     parts.append(Grid.of(np.stack(totals), labels, names, title="Totals: the sum of the (kept) rows", col_rank=rank))
-    parts.append(_verdict(words, v.totals, "prediction", "the mask kept no feature") + (
-        _verdict(words, v.unmasked_totals, "   without the mask") if masked else Text("")))
+    parts.append(_verdict(words, v.totals, "prediction", "the mask kept no feature"))
+    if masked:
+        parts.append(_verdict(words, v.unmasked_totals, "without the mask"))
     payload = {
         "prompt": prompt, "features": features, "columns": names, "values": v.values, "mask": v.mask,
         "totals": dict(zip(names, v.totals.tolist())), "unmasked_totals": dict(zip(names, v.unmasked_totals.tolist())),
-        "prediction": _name(words, v.totals), "margin": margin(v.totals), "window": window,
+        "prediction": _name(words, v.totals), "margin": margin(v.totals), "share": share(v.totals), "window": window,
     }
     rows = [v.values * v.mask[:, None], v.totals] + ([v.unmasked_totals] if masked else [])
     labels = features + ["totals"] + (["unmasked totals"] if masked else [])
@@ -51,13 +53,26 @@ def vote_view(words: tuple[str, ...], prompt: list[str], v: Vote, masked: bool, 
 
 
 def _verdict(words, scores: np.ndarray, label: str, none: str = "every score is 0") -> Text:
-    """'label: word (margin m)', 'label: word (a tie)' or 'label: none (why)'."""
+    """'label: word (margin m, s% of the total)', 'label: word (a tie)' or 'label: none (why)'."""
     win = winner(scores)
     if win is None:
         return Text.assemble((f"{label}: ", "bold"), ("none", "bold red"), f" ({none})")
     m = margin(scores)
+    of_total = f"{percent(share(scores))} of the total"
     return Text.assemble((f"{label}: ", "bold"), (words[win], "bold green"),
-                         f" (margin {fmt(m)})" if m else " (a tie: the first in vocabulary order)")
+                         f" (margin {fmt(m)}, {of_total})" if m else f" (a tie: the first in vocabulary order, {of_total})")
+
+
+def share(scores: np.ndarray) -> float | None:  # (N,) -> float
+    """The winner's score as a share of all scores: [4, 5, 0] -> 5/9; None without a winner."""
+    win = winner(scores)
+    return None if win is None else float(scores[win] / scores.sum())
+
+
+def percent(p: float) -> str:
+    """0.5556 -> '56%'; never rounds a share below 1 up to 100% (or above 0 down to 0%)."""
+    text = f"{100 * p:.0f}%"
+    return ">99%" if text == "100%" and p < 1 else "<1%" if text == "0%" and p > 0 else text
 
 
 def _name(words, scores: np.ndarray) -> str | None:
@@ -66,17 +81,24 @@ def _name(words, scores: np.ndarray) -> str | None:
 
 
 def attend_view(words: tuple[str, ...], word: str, k: np.ndarray, q: np.ndarray, qkt: np.ndarray) -> View:
-    """Attention as matrix multiplication: K (masks as columns), Q, and Q K^T."""
+    """Attention as matrix multiplication: K (masks as columns), Q, and Q K^T.
+
+    When the vocabulary is too wide, the three tables keep the same words, in one order
+    of priority (the query, the words it attends to, then the words with the most mask
+    entries): Q's columns are K's columns, and Q K^T's columns are rows of K.
+    """
     names = list(words)
     j = names.index(word)
-    col_rank = np.zeros(len(names))
-    col_rank[j] = 1
+    weight = (k.sum(axis=0) + k.sum(axis=1)) / (2 * len(names) + 1)  # (N,) below 1
+    priority = 2.0 * (np.arange(len(names)) == j) + (qkt != 0) + weight
+    labels = [f"Q = one-hot({word})", "Q K^T"]
+    same = dict(fixed_rank=True, col_rank=priority, hide_zeros=False,
+                label_width=max(cell_len(s) for s in names + labels))
     parts = [
         Grid.of(k, names, names, title="K: column j is the mask of most-recent word j", row_header="earlier \\ recent",
-                col_rank=col_rank + k.sum(axis=0) / (len(names) + 1), hide_zeros=False),
-        Grid.of(q[None, :], [f"Q = one-hot({word})"], names, title="Q: the one-hot query", col_rank=q, hide_zeros=False),
-        Grid.of(qkt[None, :], ["Q K^T"], names, title=f"Q K^T pulls out the mask of '{word}'", col_rank=qkt,
-                hide_zeros=False),
+                row_rank=priority, **same),
+        Grid.of(q[None, :], labels[:1], names, title="Q: the one-hot query", **same),
+        Grid.of(qkt[None, :], labels[1:], names, title=f"Q K^T pulls out the mask of '{word}'", **same),
         f"[bold]'{word}' attends to:[/] " + ", ".join(w for w, m in zip(names, qkt) if m),
     ]
     payload = {"query": word, "vocabulary": names, "Q": q, "K": k, "QKT": qkt}
@@ -88,14 +110,15 @@ def feedforward_view(words: tuple[str, ...], prompt: list[str], ff: FeedForward,
     """Section 7: feature creation (W1 with a bias input), ReLU, transition rows (W2)."""
     names = list(words)
     inputs = [words[i] for i in ff.inputs] + ["bias"]
+    shown_inputs = inputs[:-2] + [inputs[-2] + " (recent)" if inputs[-2] in inputs[:-2] else inputs[-2], "bias"]
     features = _pairs(words, ff.features)
     labels = [", ".join(f) for f in features]
     cand = np.flatnonzero(ff.w2.any(axis=0))  # the words the features can vote for
     shown = [names[i] for i in cand]
     parts = [
-        Grid.of(ff.w1, labels, inputs, title="W1: feature creation (+1 own earlier word, -1 the others, +1 recent, -1 bias)",
-                row_header="feature", hide_zeros=False),
-        Grid.of(x[None, :], ["x"], inputs, title=f"x: which inputs the prompt '{' '.join(prompt)}' holds", hide_zeros=False),
+        Grid.of(ff.w1, labels, shown_inputs, row_header="feature", hide_zeros=False,
+                title="W1: feature creation (+1 own earlier word, -1 the others, +1 recent, -1 bias)"),
+        Grid.of(x[None, :], ["x"], shown_inputs, title=f"x: which inputs the prompt '{' '.join(prompt)}' holds", hide_zeros=False),
         Grid.of(np.stack([pre, post], axis=1), labels, ["W1 x", "ReLU"], title="Features before and after the ReLU",
                 row_header="feature", hide_zeros=False),
         Grid.of(ff.w2[:, cand], labels, shown, title="W2: the features' transition rows (their non-zero columns)",

@@ -8,7 +8,8 @@ from rich.columns import Columns
 from rich.table import Table
 from rich.text import Text
 
-from lmtoy.render.matrix import Grid, fmt, heatmap
+from lmtoy.render.matrix import Grid, fmt, heatmap, token_labels
+from lmtoy.render.text import TextTable
 from lmtoy.render.scatter import scatter
 from lmtoy.render.views import View
 
@@ -39,25 +40,26 @@ def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
 def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int],
                    width: int = 80) -> View:
     """Attention weights (L, h, n, n) as heatmaps labelled with the prompt's words:
-    row i is what word i attends to (causal: nothing right of the diagonal)."""
+    row i is what word i attends to (causal: nothing right of the diagonal).
+    csv/tsv/markdown write one table per layer and head (named 'layer 1 head 1')."""
     labels = [f"{i + 1} {w}" for i, w in enumerate(prompt)]
     grids = [
-        Grid.of(weights[l, h], labels, list(prompt), title=f"layer {l + 1}, head {h + 1}",
-                row_header="query \\ key", scale=PROBABILITY, hide_zeros=False, keep_order=True)
+        (f"layer {l + 1} head {h + 1}",
+         Grid.of(weights[l, h], labels, token_labels(prompt), title=f"layer {l + 1}, head {h + 1}",
+                 row_header="query \\ key", scale=PROBABILITY, hide_zeros=False, keep_order=True))
         for l in layers for h in heads
     ]  # fmt: skip
     payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads],
                "weights": weights[np.ix_(layers, heads)]}
-    main = grids[0] if len(grids) == 1 else None
-    return View([_side_by_side(grids, width)], lambda: payload, main=main)
+    return View([_side_by_side([g for _, g in grids], width)], lambda: payload, tables=grids)
 
 
 def attention_row_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int]) -> View:
     """What the last word attends to: weights (L', h', n, n) -> one row per layer and head."""
     rows = weights[:, :, -1, :].reshape(-1, len(prompt))  # (L'*h', n)
     labels = [f"layer {l + 1} head {h + 1}" for l in layers for h in heads]
-    grid = Grid.of(rows, labels, prompt, title=f"What '{prompt[-1]}' (the last word) attends to", scale=PROBABILITY,
-                   hide_zeros=False)  # when columns must go, the least attended go first
+    grid = Grid.of(rows, labels, token_labels(prompt), title=f"What '{prompt[-1]}' (the last word) attends to",
+                   scale=PROBABILITY, hide_zeros=False)  # when columns must go, the least attended go first
     payload = {"prompt": prompt, "layers": [l + 1 for l in layers], "heads": [h + 1 for h in heads], "weights": rows}
     return View([grid], lambda: payload, main=grid)
 
@@ -84,20 +86,26 @@ def _side_by_side(grids: list[Grid], width: int) -> _SideBySide:
 
 def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str, np.ndarray]], shapes: list,
                config) -> View:
-    """One forward pass, step by step: each intermediate with its shape, and the shape table."""
+    """One forward pass, step by step: each intermediate with its shape, and the shape table.
+    csv/tsv/markdown write the shape table ('shapes') and then one table per step."""
     n = len(prompt)
-    parts = [_shape_table(shapes)]
+    tokens = token_labels(prompt)
+    shape_table = TextTable(["what", "this model", "paper"], [list(s) for s in shapes], title=SHAPES_TITLE)
+    parts, tables = [_shape_table(shapes)], [("shapes", shape_table)]
     for name, array in steps:
         a = np.atleast_2d(array)
-        rows = prompt if a.shape[0] == n else [str(i + 1) for i in range(a.shape[0])]
+        rows = tokens if a.shape[0] == n else [str(i + 1) for i in range(a.shape[0])]
         cols = list(words) if a.shape[1] == len(words) else [str(j + 1) for j in range(a.shape[1])]
         if name.endswith(("scores", "weights")):
-            cols = [str(j + 1) for j in range(a.shape[1])]
-        parts.append(Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]", hide_zeros=False,
-                             row_header="word" if rows is prompt else "", keep_order=True))
+            cols = tokens  # the keys: the prompt's words, as in 'attention'
+        note = "  (Q K^T already divided by sqrt(d_k))" if name.endswith("scores") else ""
+        grid = Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]{note}", hide_zeros=False,
+                       row_header="word" if rows is tokens else "", keep_order=True)
+        parts.append(grid)
+        tables.append((name, grid))
     payload = {"prompt": prompt, "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
                "steps": [{"name": name, "shape": list(np.shape(a)), "values": a} for name, a in steps]}
-    return View(parts, lambda: payload)
+    return View(parts, lambda: payload, tables=tables)
 
 
 def shapes(config, n: int) -> list[tuple[str, str, str]]:
@@ -117,9 +125,11 @@ def shapes(config, n: int) -> list[tuple[str, str, str]]:
     return out + [("layers", str(c.n_layers), "6"), ("heads h", str(c.n_heads), "8")]
 
 
+SHAPES_TITLE = "Shapes (section 10), this model beside the paper's"
+
+
 def _shape_table(shapes: list) -> Table:
-    table = Table(title="Shapes (section 10), this model beside the paper's", title_justify="left",
-                  title_style="bold")
+    table = Table(title=SHAPES_TITLE, title_justify="left", title_style="bold")
     for name in ("what", "this model", "paper (d_model 512, h 8)"):
         table.add_column(name)
     for what, shape, paper in shapes:

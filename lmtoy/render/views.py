@@ -1,8 +1,9 @@
 """Views: what a command shows, in every format (table, json, csv, tsv, markdown).
 
 A View is a sequence of parts (a Grid, or a line of text) for the table view,
-plus a JSON payload and a main grid for the delimited formats. Nothing here
-prints: the CLI prints once.
+plus a JSON payload and, for csv/tsv/markdown, a main grid or a list of named
+tables (markdown: each after a '### title' line; csv/tsv: blocks whose every row
+starts with the table's name). Nothing here prints: the CLI prints once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from lmtoy.errors import UsageError
-from lmtoy.render.matrix import Grid, check_size, delimited, heatmap, markdown, to_json
+from lmtoy.render.matrix import Grid, heatmap
+from lmtoy.render.text import TextTable, check_size, delimited, delimited_tables, markdown, markdown_tables, to_json
 
 
 @dataclass
@@ -25,11 +27,13 @@ class View:
 
     parts : Grids and text lines, shown in order in the table view
     payload : () -> dict, the JSON object
-    main : the Grid that csv, tsv and markdown write (None: JSON only)
+    main : the Grid that csv, tsv and markdown write
     sparse : (sep or None) -> str, the non-zero records, when the view has them
     hint : what to suggest when a text format would be too large
     messages : notes for the reader (why a completion stopped, ...): the CLI prints them on
         stderr, so stdout holds only the data
+    tables : [(name, Grid or TextTable)], written instead of ``main`` by csv, tsv and
+        markdown when a view has several tables (neither: JSON only)
     """
 
     parts: list
@@ -38,6 +42,7 @@ class View:
     sparse: Callable[[str | None], str] | None = None
     hint: str = "use --sparse for the non-zero entries only"
     messages: list[str] = field(default_factory=list)
+    tables: list[tuple[str, Grid | TextTable]] | None = None
 
     def table(self, width: int = 80, max_rows: int = 40) -> Group:
         shown = []
@@ -54,15 +59,15 @@ class View:
             if self.sparse is None:
                 raise UsageError("--sparse applies to transition matrices only")
             return self.sparse({"json": None, "csv": ",", "tsv": "\t"}[fmt])
-        shape = self.main.shape if self.main is not None else (0, 0)
-        check_size(shape[0] * shape[1], self.hint)
+        tables = self.tables if self.tables is not None else [("", self.main)] if self.main is not None else []
+        check_size(sum(t.shape[0] * t.shape[1] for _, t in tables), self.hint)
         if fmt == "json":
             return to_json(self.payload())
-        if self.main is None:
-            raise UsageError(f"this view has no single table: use --format json instead of {fmt}")
-        if fmt == "markdown":
-            return markdown(self.main)
-        return delimited(self.main, "," if fmt == "csv" else "\t")
+        if not tables:
+            raise UsageError(f"this view has no table to write as {fmt}: use --format json")
+        if self.tables is None:
+            return markdown(self.main) if fmt == "markdown" else delimited(self.main, "," if fmt == "csv" else "\t")
+        return markdown_tables(tables) if fmt == "markdown" else delimited_tables(tables, "," if fmt == "csv" else "\t")
 
 
 def write_svg(renderable, path: Path) -> None:
