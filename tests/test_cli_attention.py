@@ -115,7 +115,7 @@ def test_compare_ladder(run_json):
     (["vote", "program_log", "--prompt", "check the rocket ran"], 1, "'rocket'"),
     (["vote", "program_log", "--prompt", "..."], 2, "has no words"),
     (["vote", "program_log", "--prompt", PROGRAM, "--keep", "battery"], 2, "'earlier,recent'"),
-    (["complete", "show_me", "--prompt", "show", "--steps", "-1"], 2, "negative"),
+    (["complete", "show_me", "--prompt", "show", "--steps", "-1"], 2, "not from 0 to 100,000"),
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "0"], 2, "must be a finite number above 0"),
     (["complete", "show_me", "--prompt", "show", "--sample", "--temperature", "nan"], 2, "must be a finite number above 0"),
     (["attend", "program_log", "--query", "ran down"], 2, "give one"),

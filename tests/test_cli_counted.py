@@ -210,7 +210,7 @@ def test_svg(run, tmp_path):
 
 def test_svg_unwritable_fails_before_output(run, tmp_path):
     result = run("first-order", "show_me", "--svg", tmp_path / "no" / "such" / "dir.svg")
-    assert result.exit_code == 2 and result.stdout == "" and "cannot write" in result.stderr
+    assert result.exit_code == 1 and result.stdout == "" and "cannot write" in result.stderr
 
 
 def test_version(run):

@@ -71,13 +71,12 @@ class View:
 
 
 def write_svg(renderable, path: Path) -> None:
-    """Save a renderable as an SVG figure, 80 columns wide."""
+    """Save a renderable as an SVG figure, 80 columns wide, atomically (OutputFileError if it cannot)."""
+    from lmtoy.files import write_atomic
+
     console = Console(record=True, width=80, file=io.StringIO(), force_terminal=True, color_system="truecolor")
     console.print(renderable)
-    try:
-        console.save_svg(str(path), title="lmtoy")
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    write_atomic(path, console.export_svg(title="lmtoy").encode("utf-8"))
 
 
 @dataclass
