@@ -1,5 +1,5 @@
 """Commands for sections 9-11: the NumPy transformer (train, predict, generate, attention,
-trace, gradcheck), positional encoding and embeddings."""
+trace, backward, gradcheck), positional encoding and embeddings."""
 
 from __future__ import annotations
 
@@ -188,6 +188,32 @@ def trace(model: ModelPath = ..., prompt: Prompt = ...,
     config = _config_dict(saved.config)
     view = trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config)
     emit(_reading(view, read), fmt, svg=svg)
+
+
+@transformer_app.command()
+@handle_errors
+def backward(
+    model: ModelPath = ...,
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="One sentence: inputs <end> w_1..w_n, targets w_1..w_n <end>.")] = ...,
+    layer: Annotated[int, typer.Option("--layer", min=1, help="The layer to walk back through (from 1).")] = 1,
+    head: Annotated[int, typer.Option("--head", min=1, help="The head of that layer (from 1).")] = 1,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """The backward pass of self-attention step by step: one sentence's loss back through one head, checked."""
+    from lmtoy.render.walkthrough import backward_view
+    from lmtoy.transformer import END
+    from lmtoy.transformer.walkthrough import backward_walk, require_fit
+
+    saved = _load(model)
+    c = saved.config
+    for value, limit, name in ((layer, c.n_layers, "--layer"), (head, c.n_heads, "--head")):
+        if value > limit:
+            bad_option(f"{value} is more than the model's {limit}", name)
+    require_fit(len(split_words(prompt, "--prompt", saved.keep_case)), c.context)  # before _prompt cuts it
+    read = _prompt(saved, prompt, strict=True, mid_sentence=False)  # seen: <end> w_1..w_n
+    walk = backward_walk(saved.params, c, read.ids[1:], saved.vocabulary.index(END), layer - 1, head - 1)
+    emit(backward_view(read.words, read.seen, layer, head, walk, c.norm), fmt, svg=svg)
 
 
 @transformer_app.command()
