@@ -29,6 +29,8 @@ COMMANDS = {
     "compare": ("lmtoy.cli.attention", "The model ladder: next-word prediction and margin under each counted model, side by side."),
     "posenc": ("lmtoy.cli.transformer", "Sinusoidal positional encoding (section 9): the table as a heatmap, or one pair's circle."),
     "embed": ("lmtoy.cli.transformer", "A trained model's word embeddings projected to 2-D (PCA), as a labelled scatter plot."),
+    "softmax": ("lmtoy.cli.selfattend", "The softmax step by step: the vector, e^x, the sum, the result and the Jacobian (section 9)."),
+    "selfattend": ("lmtoy.cli.selfattend", "Basic self-attention (Bloem), no parameters: X, the scores X X^T, the weights and Y = W X (section 10)."),
     "transformer": ("lmtoy.cli.transformer", "A tiny NumPy transformer: train it on a corpus, then predict, generate and look inside (sections 9-11)."),
     "tour": ("lmtoy.cli.tour", "A tour of the worked examples: each step captioned, with the command it runs."),
 }  # fmt: skip
