@@ -80,6 +80,13 @@ STEPS = [
          "embedding, it tells the model where each word is.", "lmtoy posenc --positions 12 --d-model 8"),
     Step("9. Positional encoding", "Each pair of dimensions traces a circle at its own frequency.",
          "lmtoy posenc --positions 12 --d-model 8 --pair 0"),
+    Step("9. Softmax", "softmax(x)_i = e^x_i / sum_j e^x_j: 1, 2, 3 become 0.09, 0.24, 0.67. Subtracting the max "
+         "first changes nothing and cannot overflow; the Jacobian diag(s) - s s^T has rows that sum to 0.",
+         "lmtoy softmax 1 2 3"),
+    Step("10. Basic self-attention (Bloem)", "No parameters yet: w'_ij = x_i . x_j, w_ij = softmax_j(w'_ij), "
+         "y_i = sum_j w_ij x_j. One-hot vectors score 1 with the same word, 0 otherwise: each word keeps "
+         "e/(e + 8) = 0.25 for itself and 0.09 for each other word, never 0.",
+         "lmtoy selfattend 'death is like the wind always by my side'"),
     Step("10. A transformer, trained by hand", "Embedding, sinusoidal positions, 2-head causal self-attention, add & "
          "norm, feed-forward, de-embedding and softmax, trained with hand-written gradients and Adam: 300 steps, "
          "under a second.", "lmtoy transformer train program_log --out model.npz"),
