@@ -9,6 +9,11 @@ machine's speed drifts); a run's figure is the median ms/step over at least
 rounds. Memory is the peak resident memory added by building the model and
 training (ru_maxrss minus the RSS before the model was built).
 
+Both frameworks get the same thread count: ``--threads N``, or by default lmtoy's own rule
+for the config (``lmtoy.transformer.train.default_threads``: 1 thread below 10^9 FLOPs a
+step, else one per core), set for NumPy's BLAS with ``lmtoy.threads.set_blas_threads`` as
+``lmtoy transformer train`` does. Each line says the count the run used.
+
     python bench/bench_transformer.py [--rounds 3] [--seconds 2] [--threads 2]
 
 PyTorch is optional: without it the benchmark says so and reports NumPy alone.
@@ -32,13 +37,23 @@ CONFIGS = {
 BATCH = 32
 
 
-def numpy_step(options):
-    """A function running one step of lmtoy's own training loop, fed one fixed random batch."""
+def thread_count(name, threads):  # -> the threads a run of config ``name`` should use
+    from lmtoy.transformer.model import Config
+    from lmtoy.transformer.train import default_threads
+
+    return threads or default_threads(Config(**CONFIGS[name]), BATCH) or os.cpu_count() or 1
+
+
+def numpy_step(options, threads):
+    """A function running one step of lmtoy's own training loop, fed one fixed random batch,
+    with ``threads`` BLAS threads; and the count the BLAS reports (None: unknown)."""
     import numpy as np
 
+    from lmtoy.threads import set_blas_threads
     from lmtoy.transformer.model import Config, init_params
     from lmtoy.transformer.train import TrainSettings, train
 
+    used = set_blas_threads(threads)
     config = Config(**options)
     rng = np.random.default_rng(0)
     params = init_params(config, rng)
@@ -49,7 +64,7 @@ def numpy_step(options):
             return windows[:, :-1], windows[:, 1:]
 
     steps = train(params, config, FixedBatch(), TrainSettings(steps=10**9, lr=1e-3, batch=BATCH), rng)
-    return lambda: next(steps)
+    return (lambda: next(steps)), used
 
 
 def torch_step(options, threads):
@@ -100,7 +115,7 @@ def torch_step(options, threads):
         loss.backward()
         adam.step()
 
-    return step
+    return step, torch.get_num_threads()
 
 
 def rss_mb() -> float:
@@ -111,7 +126,8 @@ def rss_mb() -> float:
 def measure(framework, name, seconds, threads):  # -> dict
     """Run in this process: build, warm up, time steps for at least ``seconds`` (10 steps at least)."""
     before = rss_mb()
-    step = numpy_step(CONFIGS[name]) if framework == "numpy" else torch_step(CONFIGS[name], threads)
+    make = numpy_step if framework == "numpy" else torch_step
+    step, used = make(CONFIGS[name], threads)
     times, end = [], time.perf_counter() + seconds / 4
     while time.perf_counter() < end or len(times) < 3:  # warm-up
         step()
@@ -122,13 +138,14 @@ def measure(framework, name, seconds, threads):  # -> dict
         step()
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"ms": 1000 * statistics.median(times), "peak_mb": peak - before}
+    return {"ms": 1000 * statistics.median(times), "peak_mb": peak - before, "threads": used}
 
 
 def run(framework, name, args):  # -> dict, or None when torch is missing
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    threads = thread_count(name, args.threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     command = [sys.executable, __file__, "--one", framework, name, "--seconds", str(args.seconds),
-               "--threads", str(args.threads)]  # fmt: skip
+               "--threads", str(threads)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         if "No module named 'torch'" in done.stderr:
@@ -147,7 +164,7 @@ def compare(name, args):  # -> (numpy figures, torch figures or None)
         runs["torch"] = None
     return tuple(
         None if rs is None else {key: statistics.median(r[key] for r in rs) for key in ("ms", "peak_mb")}
-        for rs in runs.values()
+        | {"threads": rs[0]["threads"]} for rs in runs.values()
     )
 
 
@@ -155,21 +172,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both frameworks (default: lmtoy's rule for each config)")
     parser.add_argument("--one", nargs=2, metavar=("FRAMEWORK", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(*args.one, args.seconds, args.threads)))
         return
-    blas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
-    print(f"batch {BATCH}, {args.threads} threads, {args.rounds} rounds; env {blas or 'no OPENBLAS_* set'}")
-    print(f"{'config':<7}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}{'numpy MB':>10}{'torch MB':>10}")
+    threads = args.threads or "lmtoy's rule for each config"
+    print(f"batch {BATCH}, threads: {threads}, {args.rounds} rounds")
+    print(f"{'config':<7}{'threads':>8}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}{'numpy MB':>10}{'torch MB':>10}")
     for name in CONFIGS:
         ours, theirs = compare(name, args)
+        used = f"{ours['threads'] or '?'}" + ("" if theirs is None else f"/{theirs['threads']}")  # numpy/torch
         if theirs is None:
-            print(f"{name:<7}{ours['ms']:>10.2f}{'-':>10}{'-':>8}{ours['peak_mb']:>10.1f}{'-':>10}")
+            print(f"{name:<7}{used:>8}{ours['ms']:>10.2f}{'-':>10}{'-':>8}{ours['peak_mb']:>10.1f}{'-':>10}")
             continue
-        print(f"{name:<7}{ours['ms']:>10.2f}{theirs['ms']:>10.2f}{ours['ms'] / theirs['ms']:>8.2f}"
+        print(f"{name:<7}{used:>8}{ours['ms']:>10.2f}{theirs['ms']:>10.2f}{ours['ms'] / theirs['ms']:>8.2f}"
               f"{ours['peak_mb']:>10.1f}{theirs['peak_mb']:>10.1f}")  # fmt: skip
     if theirs is None:
         print("PyTorch is not installed: NumPy figures only (pip install torch for the comparison).")

@@ -1,23 +1,37 @@
 """``lmtoy transformer train``: train by hand-written backprop and Adam, with progress,
-checkpoints and a clean Ctrl-C."""
+checkpoints and a clean Ctrl-C.
+
+Ctrl-C presses are counted through ``signal.set_wakeup_fd`` (one byte per signal): Python
+runs its handler once for two signals that arrive during one long NumPy call, so counting
+the handler's calls would take a double press for one. The first press asks to stop after
+the current step; the second stops at once (when the NumPy call under way returns).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from lmtoy.cli.common import CorpusArg, JoinLines, KeepCase, bad_option, handle_errors, load_corpus, stderr
+from lmtoy.cli.common import CorpusArg, JoinLines, KeepCase, bad_option, handle_errors, load_corpus, quoted
+from lmtoy.errors import OutputFileError, TooLargeError
+
+PLAIN_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
 
 
 @handle_errors
 def train(
     corpus: CorpusArg = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (.npz); written atomically.", dir_okay=False)] = Path("model.npz"),
+    out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Where to write the model (.npz); written atomically, replacing only an earlier lmtoy model.")] = "model.npz",
     steps: Annotated[int, typer.Option("--steps", min=0, max=1_000_000_000, help="Training steps (mini-batches).")] = 300,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.01,
     batch: Annotated[int, typer.Option("--batch", min=1, max=1_000_000, help="Windows per mini-batch.")] = 16,
@@ -35,17 +49,21 @@ def train(
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     init: Annotated[str, typer.Option("--init", help="Weight initialisation: xavier, he or normal.")] = "xavier",
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every K steps (0: only at the end).")] = 100,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads for the matrix multiplications (default: 1 below 10^9 FLOPs a step, else one per core).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
 ):
     """Train a transformer on a corpus by hand-written backprop and Adam; Ctrl-C stops cleanly and keeps a checkpoint."""
+    if threads is not None:
+        from lmtoy.threads import before_numpy
+
+        before_numpy(threads)  # before numpy loads: whatever its BLAS, it reads this
     import numpy as np
 
-    from lmtoy.render.transformer import training_summary
     from lmtoy.transformer import Config, TrainSettings, Windows, init_params, model_vocabulary, save_model
     from lmtoy.transformer.train import train as train_steps
 
-    _check_out(out)
+    path = _check_out(out)
     if not math.isfinite(lr):
         bad_option(f"{lr} is not a finite number", "--lr")
     c = load_corpus(corpus, join_lines, keep_case)
@@ -57,36 +75,46 @@ def train(
     params = init_params(config, rng)
     progress = train_steps(params, config, Windows.from_corpus(c, config.context),
                            TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None), rng)
-    saved = Checkpoints(lambda: save_model(out, params, config, vocabulary, keep_case), out)
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss instead
-        done, loss, stopped = _run(progress, steps, saved, checkpoint_every)
-    saved.save(done)
-    stderr().print(training_summary(str(out), done, loss, sum(p.size for p in params.values()), stopped))
-    if stopped:
-        raise typer.Exit(130)
+    saved = Checkpoints(path, lambda to: save_model(to, params, config, vocabulary, keep_case, only_over_models=True))
+    with _Presses() as presses, _blas_threads(_threads_wanted(threads, config, batch)):
+        run = _run(progress, steps, saved, checkpoint_every, presses)
+        _finish(run, saved, config, lr, sum(p.size for p in params.values()))
 
 
-def _check_out(out: Path) -> None:
-    """--out must be writable, and may replace only an earlier lmtoy model."""
-    from lmtoy.errors import ModelFileError
-    from lmtoy.transformer import load_model
+def _check_out(text: str) -> Path:
+    """The --out path, checked before any training: a file name in a folder that exists and
+    can be written, and no file there unless an earlier lmtoy model; otherwise exit 2."""
+    if not text:
+        bad_option("is empty: give a file name such as model.npz", "--out")
+    if text.endswith("/") or text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
+        bad_option(f"{quoted(text)} ends with a slash, so it names a folder: give a file name, "
+                   f"such as {quoted(text + 'model.npz')}", "--out")  # fmt: skip
+    path = Path(text)
+    try:
+        _check_out_path(path)
+    except OSError as error:  # a name too long, a folder one may not write in, ...
+        bad_option(f"cannot write {quoted(text)}: {error.strerror or error}", "--out")
+    return path
 
-    if out.is_dir():
-        bad_option(f"'{out}' is a directory", "--out")
-    if not out.parent.exists():
-        bad_option(f"the folder of '{out}' does not exist", "--out")
-    if out.exists():
-        try:
-            load_model(out)
-        except ModelFileError:
-            bad_option(f"'{out}' exists and is not an lmtoy model: choose another --out, or remove it", "--out")
+
+def _check_out_path(path: Path) -> None:
+    from lmtoy.transformer.io import check_writable, is_model_file
+
+    if path.is_dir():
+        bad_option(f"{quoted(path)} is a folder: give a file name in it, such as {quoted(path / 'model.npz')}", "--out")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        bad_option(f"the folder {quoted(folder)} of {quoted(path)} {what}", "--out")
+    if os.path.lexists(path) and not is_model_file(path):
+        bad_option(f"{quoted(path)} exists and is not an lmtoy model: choose another --out, or remove it", "--out")
+    check_writable(path)
 
 
 TRAIN_MEMORY_LIMIT = 8 << 30  # bytes a training run may plan to use
 
 
 def _check_size(config, batch: int) -> None:
-    from lmtoy.errors import TooLargeError
     from lmtoy.transformer.train import memory_estimate
 
     need = memory_estimate(config, batch)
@@ -95,54 +123,241 @@ def _check_size(config, batch: int) -> None:
                             f"{TRAIN_MEMORY_LIMIT >> 30} GiB): use smaller --d-model, --d-ff, --context, --layers or --batch")
 
 
-class Checkpoints:
-    """Saves the model and remembers the last step saved, for the message after a hard stop."""
+def _threads_wanted(threads: int | None, config, batch: int) -> int | None:
+    """--threads, else the default rule (1 thread for small steps), else None: leave the BLAS
+    as it is (its own default, or the OPENBLAS_NUM_THREADS / OMP_NUM_THREADS the user set)."""
+    from lmtoy.threads import threads_from_environment
+    from lmtoy.transformer.train import default_threads
 
-    def __init__(self, save, path: Path):
-        self._save, self.path, self.step = save, path, None
-
-    def save(self, step: int) -> None:
-        self._save()
-        self.step = step
-
-
-def _run(progress, steps: int, saved: Checkpoints, every: int):
-    """Drive the training generator under a progress bar on stderr. The first Ctrl-C
-    stops after the current step; a second one stops at once (the last checkpoint stays)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-               TextColumn("{task.fields[speed]} tokens/s"), TimeElapsedColumn())
-    done, loss = 0, math.nan
-    with Progress(*columns, console=stderr(), transient=False) as bar, _first_ctrl_c(bar.console, saved) as stop:
-        task = bar.add_task("train", total=steps, loss="-", speed="-")
-        for record in progress:
-            done, loss = record.step, record.loss
-            bar.update(task, completed=done, loss=f"{loss:.3f}", speed=f"{record.tokens_per_second:,.0f}")
-            if every and done % every == 0 and done < steps:
-                saved.save(done)
-            if stop["asked"]:
-                break
-    return done, loss, stop["asked"]
+    if threads is not None or threads_from_environment():
+        return threads
+    return default_threads(config, batch)
 
 
 @contextlib.contextmanager
-def _first_ctrl_c(console, saved: Checkpoints):
-    """While active, the first Ctrl-C only asks to stop; the second stops at once."""
-    stop = {"asked": False}
-    previous = signal.getsignal(signal.SIGINT)
+def _blas_threads(wanted: int | None):
+    """NumPy's BLAS runs ``wanted`` threads inside (None: as it is); the count comes back after."""
+    from lmtoy.threads import blas_threads, set_blas_threads
 
-    def ask(signum, frame):
-        if stop["asked"]:
-            signal.signal(signal.SIGINT, previous)
-            kept = f"{saved.path} holds step {saved.step}" if saved.step else f"{saved.path} was not written"
-            console.print(f"stopped at once: {kept}")
-            raise KeyboardInterrupt
-        stop["asked"] = True
-        console.print("stopping after this step (Ctrl-C again to stop at once)")
-
-    signal.signal(signal.SIGINT, ask)
+    before = blas_threads() if wanted is not None else None
+    if before is not None:
+        set_blas_threads(wanted)
     try:
-        yield stop
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if before is not None:
+            set_blas_threads(before)
+
+
+class Checkpoints:
+    """Saves the model, never over a file that is not an lmtoy model, and remembers the last
+    step saved, for the message after a hard stop."""
+
+    def __init__(self, path: Path, save):
+        self.path, self._save, self.step = path, save, None
+
+    def save(self, step: int) -> None:
+        written = self._save(self.path)  # checks the target again, just before its rename
+        if written != self.path:
+            raise OutputFileError(
+                f"{quoted(self.path, 4096)} is no longer an lmtoy model (another file was written there), so it is "
+                f"kept: the model at step {step:,} is saved as {quoted(written, 4096)} instead, and training stops there")
+        self.step = step
+
+
+@dataclass
+class Run:
+    """What a training run came to: steps done, the last mean loss, the first step's loss."""
+
+    done: int = 0
+    average: float = math.nan
+    first: float = math.nan
+    stopped: bool = False  # by Ctrl-C
+
+
+def _run(progress, steps: int, saved: Checkpoints, every: int, presses: "_Presses") -> Run:
+    """Drive the training generator, show its progress, save checkpoints and the final model.
+    A first Ctrl-C stops after the current step; a second one stops at once (exit 130)."""
+    import numpy as np
+
+    run = Run()
+    try:
+        # a diverging run is caught by its loss instead of by NumPy's warnings
+        with (_Bar if _stderr_is_terminal() else _Lines)(steps) as display, np.errstate(over="ignore", invalid="ignore"):
+            for record in progress:
+                run.done, run.average = record.step, record.average_loss
+                run.first = record.loss if record.step == 1 else run.first
+                display.update(record)
+                if every and run.done % every == 0 and run.done < steps:
+                    saved.save(run.done)
+                if presses.asked:
+                    break
+            display.end()
+        saved.save(run.done)
+        presses.quiet = True  # saved: a press from here on changes nothing
+    except _StopNow:
+        _stopped_at_once(saved)
+    run.stopped = presses.asked and run.done < steps  # a press during the last step's save stops nothing
+    return run
+
+
+def _stopped_at_once(saved: Checkpoints):
+    from lmtoy.cli.output import note
+
+    kept = f"{saved.path} holds step {saved.step:,}" if saved.step else f"{saved.path} was not written"
+    note(f"stopped at once: {kept}", style="")
+    raise typer.Exit(130)
+
+
+def _finish(run: Run, saved: Checkpoints, config, lr: float, n_params: int) -> None:
+    """The closing line; a diverged run is an error (exit 1), a stopped one exits 130."""
+    from lmtoy.cli.common import fail
+    from lmtoy.cli.output import note
+    from lmtoy.render.transformer import training_summary
+    from lmtoy.transformer.train import AVERAGE_OVER, DIVERGED_FACTOR, diverged
+
+    bad = run.done > 0 and diverged(run.average, run.first, config.vocab_size)
+    note(training_summary(str(saved.path), run.done, run.average, n_params, run.stopped, bad,
+                          min(run.done, AVERAGE_OVER)), style="")  # fmt: skip
+    if bad:
+        n = config.vocab_size
+        message = (f"training diverged (loss {_nats(run.average)} nats, more than {DIVERGED_FACTOR} x the "
+                   f"ln {n} = {math.log(n):.2f} nats of guessing uniformly): try a lower --lr (this run: {lr:g})")
+        if not run.stopped:
+            fail(message)
+        note(message)
+    if run.stopped:
+        raise typer.Exit(130)
+
+
+def _nats(loss: float) -> str:  # 0.086, 14,812,345, 1.72e+13
+    return f"{loss:.3f}" if abs(loss) < 1000 else f"{loss:,.0f}" if abs(loss) < 1e9 else f"{loss:.3g}"
+
+
+def _clock(seconds: float) -> str:
+    """H:MM:SS, as rich's time columns write it."""
+    s = int(seconds + 0.5) if math.isfinite(seconds) else 0
+    return f"{s // 3600}:{s // 60 % 60:02}:{s % 60:02}"
+
+
+def _stderr_is_terminal() -> bool:
+    from lmtoy.cli.common import stderr
+
+    return stderr().is_terminal
+
+
+class _Lines:
+    """Progress as plain lines on stderr (a log file, a pipe): one every PLAIN_EVERY seconds and
+    one for the last step."""
+
+    def __init__(self, steps: int):
+        self.last_time, self.last_step = time.monotonic(), 0
+        self.record = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, record) -> None:
+        self.record = record
+        if time.monotonic() - self.last_time >= PLAIN_EVERY:
+            self._line()
+
+    def end(self) -> None:
+        if self.record is not None and self.last_step and self.record.step != self.last_step:
+            self._line()
+
+    def _line(self) -> None:
+        from lmtoy.cli.output import note
+        from lmtoy.transformer.train import AVERAGE_OVER
+
+        r = self.record
+        note(f"step {r.step:,}/{r.steps:,}: loss {_nats(r.average_loss)} (mean of the last {min(r.step, AVERAGE_OVER)}), "
+             f"{r.tokens_per_second:,.0f} tokens/s, ETA {_clock(r.eta)}", style="")  # fmt: skip
+        self.last_time, self.last_step = time.monotonic(), r.step
+
+
+class _Bar:
+    """Progress as a rich bar on a terminal: step, mean loss, tokens/s and ETA."""
+
+    def __init__(self, steps: int, console=None):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from lmtoy.cli.common import stderr
+
+        columns = (TextColumn("training", markup=False), BarColumn(bar_width=None), MofNCompleteColumn(),
+                   TextColumn("loss {task.fields[loss]}", markup=False),
+                   TextColumn("{task.fields[speed]} tokens/s", markup=False),
+                   TextColumn("ETA {task.fields[eta]}", markup=False))  # fmt: skip
+        self.bar = Progress(*columns, console=console or stderr(), transient=False)
+        self.task = self.bar.add_task("train", total=steps, loss="-", speed="-", eta="-")
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def update(self, record) -> None:
+        self.bar.update(self.task, completed=record.step, loss=_nats(record.average_loss),
+                        speed=f"{record.tokens_per_second:,.0f}", eta=_clock(record.eta))  # fmt: skip
+
+    def end(self) -> None:
+        self.bar.refresh()
+
+
+class _StopNow(KeyboardInterrupt):
+    """The second Ctrl-C: stop at once."""
+
+
+class _Presses:
+    """Counts Ctrl-C presses while active. The handler reads the bytes ``signal.set_wakeup_fd``
+    wrote, one per SIGINT received, so two presses that Python reports once still count two.
+    The first sets ``asked`` (stop after this step); the second raises _StopNow. Once ``quiet``
+    is set, presses change nothing."""
+
+    def __init__(self):
+        self.count, self.asked, self.quiet, self._on = 0, False, False, False
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread takes signals: Ctrl-C keeps its usual meaning
+        self._read, self._write = socket.socketpair()
+        for end in (self._read, self._write):
+            end.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._previous = signal.signal(signal.SIGINT, self._press)
+        self._on = True
+        return self
+
+    def __exit__(self, *exc):
+        self.quiet = True
+        if self._on:
+            signal.set_wakeup_fd(self._previous_fd)
+            signal.signal(signal.SIGINT, self._previous)
+            self._read.close()
+            self._write.close()
+        return False
+
+    def _press(self, signum, frame):
+        presses = max(1, self._drain())
+        if self.quiet:
+            return
+        self.count += presses
+        if self.count >= 2:
+            self.quiet = True  # stopping: later presses change nothing
+            raise _StopNow
+        self.asked = True
+        from lmtoy.cli.output import note
+
+        note("stopping after this step (Ctrl-C again to stop at once)", style="")
+
+    def _drain(self) -> int:  # -> SIGINTs received since the last look
+        presses = 0
+        with contextlib.suppress(OSError):  # BlockingIOError: nothing more to read
+            while data := self._read.recv(512):
+                presses += data.count(int(signal.SIGINT))
+        return presses

@@ -8,7 +8,7 @@ from rich.columns import Columns
 from rich.table import Table
 from rich.text import Text
 
-from lmtoy.render.matrix import Grid, fmt, heatmap, token_labels
+from lmtoy.render.matrix import Grid, heatmap, token_labels
 from lmtoy.render.text import TextTable
 from lmtoy.render.scatter import scatter
 from lmtoy.render.views import View
@@ -169,9 +169,17 @@ def embed_view(words: tuple[str, ...], coords: np.ndarray, width: int = 78) -> V
     return View(parts, lambda: {"words": list(words), "coords": coords}, main=grid)
 
 
-def training_summary(path: str, steps: int, loss: float, n_params: int, stopped: bool) -> str:
-    """The line that ends a training run."""
-    how = "stopped early (Ctrl-C)" if stopped else "done"
+def training_summary(path: str, steps: int, loss: float, n_params: int, stopped: bool,
+                     diverged: bool = False, mean_of: int = 1) -> str:
+    """The line that ends a training run (plain text, for stderr); ``loss`` is the mean of the
+    last ``mean_of`` steps' losses.
+
+    training_summary("m.npz", 300, 0.0512, 5102, False, mean_of=20) ->
+    "done: 300 steps, loss 0.051 nats (mean of the last 20 steps); saved 5,102 weights to m.npz"
+    """
+    how = "stopped early (Ctrl-C)" if stopped else "diverged" if diverged else "done"
     if steps == 0:
         return f"{how}: no steps; saved the {n_params:,} initial weights to {path}"
-    return f"{how}: {steps:,} step{'s' * (steps != 1)}, last loss {fmt(loss)} nats; saved {n_params:,} weights to {path}"
+    nats = f"{loss:.3f}" if abs(loss) < 1000 else f"{loss:,.0f}" if abs(loss) < 1e9 else f"{loss:.3g}"
+    which = f"(mean of the last {mean_of} steps)" if mean_of > 1 else "(the last step's)"
+    return f"{how}: {steps:,} step{'s' * (steps != 1)}, loss {nats} nats {which}; saved {n_params:,} weights to {path}"

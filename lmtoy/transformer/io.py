@@ -37,8 +37,15 @@ class SavedModel(NamedTuple):
     keep_case: bool = False  # the corpus kept upper case: prompts must too
 
 
-def save_model(path, params, config, vocabulary, keep_case: bool = False) -> None:
-    """Write weights, config and vocabulary to ``path`` (.npz), atomically; ModelFileError if it cannot."""
+def save_model(path, params, config, vocabulary, keep_case: bool = False, *, only_over_models: bool = False) -> Path:
+    """Write weights, config and vocabulary to ``path`` (.npz), atomically; the path written.
+
+    ModelFileError if it cannot. With ``only_over_models`` a file already at ``path`` is
+    replaced only when it is an lmtoy model (``is_model_file``): checked after the new model
+    is written and just before the rename, so a file someone put there meanwhile is kept and
+    the model goes to the first free name beside it (``notes.npz`` -> ``notes.1.npz``), which
+    is returned.
+    """
     if len(vocabulary) != config.vocab_size:
         raise ValueError(f"{len(vocabulary)} words but config.vocab_size {config.vocab_size}")
     arrays = {
@@ -49,18 +56,84 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False) -> Non
         "keep_case": np.array(bool(keep_case)),
     } | {name: np.asarray(params[name]) for name in param_shapes(config)}
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same directory: rename is atomic
+    temporary = _temporary(path)  # same directory: rename is atomic
     try:
         with open(temporary, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
+        if only_over_models and os.path.lexists(path) and not is_model_file(path):
+            return _rename_to_free_name(temporary, path)
         os.replace(temporary, path)
+        return path
     except BaseException as error:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. the folder is a file (NotADirectoryError again): nothing was written
         if isinstance(error, OSError):
-            raise ModelFileError(f"{path}: cannot write the model ({error.strerror})") from None
+            raise ModelFileError(f"{path}: cannot write the model ({error.strerror or error})") from None
         raise
+
+
+NAME_MAX = 255  # bytes in one file name on the usual file systems
+
+
+def _fit(name: str, room: int) -> str:
+    """``name`` cut (whole characters) so that it takes at most ``room`` bytes in the file system."""
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return name
+
+
+def _temporary(path: Path) -> Path:  # ".NAME.PID.tmp" beside path, within NAME_MAX bytes
+    tail = f".{os.getpid()}.tmp"
+    return path.with_name("." + _fit(path.name, NAME_MAX - 1 - len(tail)) + tail)
+
+
+def _rename_to_free_name(temporary: Path, path: Path) -> Path:
+    """Give ``temporary`` the first name ``STEM.K.SUFFIX`` (K = 1, 2, ...) nothing has; never
+    replaces a file (a hard link fails when the name is taken)."""
+    for k in range(1, 10_000):
+        tail = f".{k}{path.suffix}"
+        candidate = path.with_name(_fit(path.stem, NAME_MAX - len(os.fsencode(tail))) + tail)
+        try:
+            os.link(temporary, candidate)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some file systems): check, then rename
+            if os.path.lexists(candidate):
+                continue
+            os.replace(temporary, candidate)
+            return candidate
+        temporary.unlink()
+        return candidate
+    raise ModelFileError(f"{path}: no free name beside it for the model")
+
+
+def is_model_file(path) -> bool:
+    """True when ``path`` is a file holding an .npz whose ``format`` is "lmtoy-transformer" (any
+    version): the only kind of file training may replace. Reads just that key."""
+    try:
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as file:
+            if file.read(4) != b"PK\x03\x04":
+                return False
+        with np.load(path, allow_pickle=False) as npz:
+            return "format" in npz.files and str(npz["format"]) == FORMAT
+    except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile):
+        return False
+
+
+def check_writable(path) -> None:
+    """Create and remove the temporary file ``save_model`` writes beside ``path``, and ``path``
+    itself when nothing is there: a folder one may not write in, or a name the file system
+    refuses (too long), fails now with OSError rather than after training."""
+    path = Path(path)
+    for probe in [_temporary(path)] + ([] if os.path.lexists(path) else [path]):
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
 
 
 def load_model(path) -> SavedModel:

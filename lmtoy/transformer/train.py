@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -45,11 +46,35 @@ class TrainSettings:
                 raise UsageError(f"{name} must be {expected}, not {getattr(self, name)}")
 
 
+AVERAGE_OVER = 20  # steps in Progress.average_loss
+
+
 class Progress(NamedTuple):
     step: int  # 1-based
     steps: int
     loss: float  # mean cross-entropy of this step's batch, in nats
     tokens_per_second: float  # since the start
+    average_loss: float  # mean of the last AVERAGE_OVER steps' losses (fewer at the start)
+    seconds: float  # since the start
+
+    @property
+    def eta(self) -> float:
+        """Seconds the remaining steps should take, at the pace so far."""
+        return self.seconds / self.step * (self.steps - self.step)
+
+
+DIVERGED_FACTOR = 2  # a final loss above twice ln N (and above the first step's) has diverged
+
+
+def diverged(average_loss: float, first_loss: float, vocab_size: int) -> bool:
+    """True when a run ended far worse than guessing: its final ``average_loss`` (nats) is above
+    ``DIVERGED_FACTOR`` x ln N, the cost of guessing uniformly among N words, and above
+    ``first_loss``, where the untrained model started (a fresh model can start above 2 ln N
+    when N is tiny: N=4, ln 4 = 1.39, he init on find_my_files starts at 3.9).
+
+    N=14: ln 14 = 2.64; a run ending at 14.8 million nats diverged, one ending at 0.05 did not.
+    """
+    return average_loss > max(DIVERGED_FACTOR * math.log(vocab_size), first_loss)
 
 
 def model_vocabulary(words):  # -> tuple of str
@@ -156,7 +181,7 @@ def train(params, config, windows, settings, rng) -> Iterator[Progress]:
     ``sample(rng, batch) -> (inputs, targets)``, each (B, n) int.
     """
     adam = Adam(params, settings)
-    start, tokens = time.perf_counter(), 0
+    start, tokens, recent = time.perf_counter(), 0, deque(maxlen=AVERAGE_OVER)
     for step in range(1, settings.steps + 1):
         inputs, targets = windows.sample(rng, settings.batch)
         loss, grads = loss_and_grads(params, config, inputs, targets)
@@ -164,7 +189,9 @@ def train(params, config, windows, settings, rng) -> Iterator[Progress]:
             raise TrainingError(f"training diverged at step {step} (loss {loss}): try a lower --lr or --clip")
         adam.step(grads)
         tokens += inputs.size
-        yield Progress(step, settings.steps, loss, tokens / max(time.perf_counter() - start, 1e-9))
+        recent.append(loss)
+        seconds = max(time.perf_counter() - start, 1e-9)
+        yield Progress(step, settings.steps, loss, tokens / seconds, math.fsum(recent) / len(recent), seconds)
 
 
 def train_corpus(corpus, config_options=None, settings=TrainSettings(), seed=0):
@@ -190,6 +217,30 @@ def memory_estimate(config: Config, batch: int) -> int:
     per_layer = c.context * (12 * c.d_model + 2 * c.d_ff + 2 * c.n_heads * (c.d_k + c.d_v)) + 3 * c.n_heads * c.context**2
     activations = batch * (c.n_layers * per_layer + 3 * c.context * c.vocab_size)
     return 4 * (4 * weights + activations)
+
+
+def step_flops(config: Config, batch: int) -> int:
+    """Floating-point operations in one training step's matrix multiplications: the forward
+    pass's (2 per multiply-add) times 3, as the backward pass does twice the forward's work.
+
+    Per token and layer: Q, K, V and the output projection, the two feed-forward matrices,
+    and the n x n attention scores and their weighted sum; then the de-embedding. The tour's
+    model (N=14, d_model 16, 1 layer, context 16, batch 16) takes 5.8 million.
+    """
+    c = config
+    per_layer = 2 * c.d_model * c.n_heads * (2 * c.d_k + 2 * c.d_v) + 4 * c.d_model * c.d_ff \
+        + 2 * c.context * c.n_heads * (c.d_k + c.d_v)
+    return 3 * batch * c.context * (c.n_layers * per_layer + 2 * c.d_model * c.vocab_size)
+
+
+ONE_THREAD_BELOW = 10**9  # FLOPs per step under which BLAS threads only get in the way
+
+
+def default_threads(config: Config, batch: int) -> int | None:
+    """BLAS threads for training: 1 when a step is below ``ONE_THREAD_BELOW`` FLOPs (threads
+    gain nothing there and spin when the machine is busy), None (the BLAS's own default,
+    one per core) for bigger models."""
+    return 1 if step_flops(config, batch) < ONE_THREAD_BELOW else None
 
 
 def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
