@@ -98,7 +98,8 @@ def _check_out(text: str) -> Path:
 
 
 def _check_out_path(path: Path) -> None:
-    from lmtoy.transformer.io import check_writable, is_model_file
+    from lmtoy.files import check_writable
+    from lmtoy.transformer.io import is_model_file
 
     if path.is_dir():
         bad_option(f"{quoted(path)} is a folder: give a file name in it, such as {quoted(path / 'model.npz')}", "--out")

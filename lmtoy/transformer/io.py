@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lmtoy.errors import LmtoyError, ModelFileError
+from lmtoy.errors import LmtoyError, ModelFileError, OutputFileError
+from lmtoy.files import NAME_MAX, fit_name, write_with
 from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count, param_shapes
 
 FORMAT = "lmtoy-transformer"
@@ -55,40 +56,20 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False, *, onl
         "vocabulary": np.array(vocabulary, dtype=str),
         "keep_case": np.array(bool(keep_case)),
     } | {name: np.asarray(params[name]) for name in param_shapes(config)}
-    path = Path(path)
-    temporary = _temporary(path)  # same directory: rename is atomic
+    replace = _replace_only_models if only_over_models else None
     try:
-        with open(temporary, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        if only_over_models and os.path.lexists(path) and not is_model_file(path):
-            return _rename_to_free_name(temporary, path)
-        os.replace(temporary, path)
-        return path
-    except BaseException as error:
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass  # e.g. the folder is a file (NotADirectoryError again): nothing was written
-        if isinstance(error, OSError):
-            raise ModelFileError(f"{path}: cannot write the model ({error.strerror or error})") from None
-        raise
+        return write_with(path, lambda file: np.savez(file, **arrays), replace, what="the model")
+    except OutputFileError as error:
+        raise ModelFileError(str(error)) from None
 
 
-NAME_MAX = 255  # bytes in one file name on the usual file systems
-
-
-def _fit(name: str, room: int) -> str:
-    """``name`` cut (whole characters) so that it takes at most ``room`` bytes in the file system."""
-    while len(os.fsencode(name)) > room:
-        name = name[:-1]
-    return name
-
-
-def _temporary(path: Path) -> Path:  # ".NAME.PID.tmp" beside path, within NAME_MAX bytes
-    tail = f".{os.getpid()}.tmp"
-    return path.with_name("." + _fit(path.name, NAME_MAX - 1 - len(tail)) + tail)
+def _replace_only_models(temporary: Path, path: Path) -> Path:
+    """Rename ``temporary`` over ``path`` when that is an lmtoy model or nothing; else to the
+    first free name beside it."""
+    if os.path.lexists(path) and not is_model_file(path):
+        return _rename_to_free_name(temporary, path)
+    os.replace(temporary, path)
+    return path
 
 
 def _rename_to_free_name(temporary: Path, path: Path) -> Path:
@@ -96,7 +77,7 @@ def _rename_to_free_name(temporary: Path, path: Path) -> Path:
     replaces a file (a hard link fails when the name is taken)."""
     for k in range(1, 10_000):
         tail = f".{k}{path.suffix}"
-        candidate = path.with_name(_fit(path.stem, NAME_MAX - len(os.fsencode(tail))) + tail)
+        candidate = path.with_name(fit_name(path.stem, NAME_MAX - len(os.fsencode(tail))) + tail)
         try:
             os.link(temporary, candidate)
         except FileExistsError:
@@ -124,16 +105,6 @@ def is_model_file(path) -> bool:
             return "format" in npz.files and str(npz["format"]) == FORMAT
     except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile):
         return False
-
-
-def check_writable(path) -> None:
-    """Create and remove the temporary file ``save_model`` writes beside ``path``, and ``path``
-    itself when nothing is there: a folder one may not write in, or a name the file system
-    refuses (too long), fails now with OSError rather than after training."""
-    path = Path(path)
-    for probe in [_temporary(path)] + ([] if os.path.lexists(path) else [path]):
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
 
 
 def load_model(path) -> SavedModel:
