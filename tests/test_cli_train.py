@@ -17,7 +17,7 @@ from rich.console import Console
 import lmtoy.transformer.train as core
 from conftest import plain
 from lmtoy import threads
-from lmtoy.cli import train as cli_train
+from lmtoy.cli import progress
 from lmtoy.transformer import load_model
 from lmtoy.transformer.io import is_model_file, save_model
 from lmtoy.transformer.model import Config, init_params
@@ -88,7 +88,7 @@ def test_progress_records_carry_the_running_mean_and_time():
 
 
 def test_without_a_terminal_progress_is_plain_lines(run, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli_train, "PLAIN_EVERY", 0.0)  # a line every step (5 s by default)
+    monkeypatch.setattr(progress, "PLAIN_EVERY", 0.0)  # a line every step (5 s by default)
     result = train(run, tmp_path / "m.npz", "--steps", "3")
     lines = result.stderr.splitlines()
     assert result.exit_code == 0 and len(lines) == 4 and lines[-1].startswith("done: 3 steps")
@@ -99,7 +99,7 @@ def test_without_a_terminal_progress_is_plain_lines(run, tmp_path, monkeypatch):
 
 def test_on_a_terminal_the_bar_shows_the_mean_loss_and_an_eta():
     console = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
-    with cli_train._Bar(10, console=console) as bar:
+    with progress.Bar(10, console=console) as bar:
         bar.update(core.Progress(1, 10, 3.0, 1234.0, 2.5, 1.0))
     text = console.file.getvalue()
     assert "1/10" in text and "loss 2.500" in text and "1,234 tokens/s" in text and "ETA 0:00:09" in text
@@ -202,7 +202,7 @@ def test_two_presses_during_one_long_call_count_as_two():
             os.kill(os.getpid(), signal.SIGINT)
 
     presser, handler = threading.Thread(target=press_twice), signal.getsignal(signal.SIGINT)
-    with cli_train._Presses() as presses, pytest.raises(cli_train._StopNow):
+    with progress.Presses() as presses, pytest.raises(progress.StopNow):
         presser.start()
         _c_call(2.0)  # both presses land during this (or, on a loaded machine, after: also fine)
         while presser.is_alive() or presses.count < 2:
@@ -212,7 +212,7 @@ def test_two_presses_during_one_long_call_count_as_two():
 
 
 def test_a_press_after_the_model_is_saved_changes_nothing():
-    with cli_train._Presses() as presses:
+    with progress.Presses() as presses:
         presses.quiet = True
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGINT)
