@@ -189,3 +189,11 @@ def test_unspaced_text_gets_a_hint(run):
 def test_completion_steps_are_bounded(run):
     result = run("complete", "show_me", "--prompt", "show me", "--steps", str(10**30))
     assert result.exit_code == 2 and "not from 0 to 100,000" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--version"], ["first-order", "--help"], ["--help"]])
+def test_version_and_help_to_a_full_disk(args):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "lmtoy", *args], stdout=full, stderr=subprocess.PIPE, env=ENV)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == "error: cannot write output: No space left on device"

@@ -260,3 +260,12 @@ def test_the_default_thread_rule():
     # per token, one layer: QKV + output 2*d*h*(2 d_k + 2 d_v), feed-forward 4*d*d_ff, attention 2*n*h*(d_k + d_v)
     one = Config(vocab_size=3, d_model=2, n_heads=1, context=1, d_ff=1)
     assert core.step_flops(one, 1) == 3 * (2 * 2 * 1 * (4 + 4) + 4 * 2 * 1 + 2 * 1 * 1 * 4 + 2 * 2 * 3)
+
+
+def test_a_loss_that_stops_being_a_number_keeps_the_last_finite_step(run, tmp_path):
+    out = tmp_path / "m.npz"
+    result = run("transformer", "train", "battery", "--out", out, "--lr", "1e30", "--steps", "30")
+    assert result.exit_code == 1 and "diverged" in result.stderr and "holds step" in result.stderr
+    from lmtoy.transformer import load_model
+
+    assert load_model(out).config.vocab_size == 9  # saved, and a readable model (8 words and <end>)

@@ -178,8 +178,8 @@ def test_bad_input(run, model, args, code, message):
 
 @pytest.mark.parametrize("args, message", [
     (["--d-model", "10", "--heads", "3"], "not divisible by 3 heads"),
-    (["--positions", "spiral"], "positions must be one of"),
-    (["--norm", "middle"], "norm must be one of"),
+    (["--positions", "spiral"], "'spiral' is not one of"),
+    (["--norm", "middle"], "'middle' is not one of"),
 ])
 def test_bad_config(run, tmp_path, args, message):
     result = run("transformer", "train", "battery", "--out", tmp_path / "m.npz", *args)

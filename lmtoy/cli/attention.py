@@ -9,8 +9,9 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
-    Seed, Steps, Temperature, TopK, one_word, quoted, sampler, split_words, stderr,
+    Seed, Steps, Temperature, TopK, one_word, quoted, sampler, split_words,
 )
+from lmtoy.cli.output import note
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -30,7 +31,7 @@ def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_
         vocab.require(words, " (--ignore-unknown drops earlier ones)" if can_ignore and not ignore_unknown else "")
     unknown = [w for w in words if w not in vocab]
     if unknown:
-        stderr().print(f"ignoring words not in the vocabulary: {', '.join(unknown)}", style="dim")
+        note(f"ignoring words not in the vocabulary: {', '.join(unknown)}")
         words = [w for w in words if w in vocab]
     return words, vocab.encode(words)
 
@@ -102,7 +103,7 @@ def _keep_mask(vocab, v, pairs: list[list[str]]):
         shown = "; ".join(", ".join(p) for p in active)
         raise VocabularyError(f"no --keep feature is active in this prompt; active: {shown}")
     if missing:
-        stderr().print("ignoring --keep features not active here: " + "; ".join(", ".join(p) for p in missing), style="dim")
+        note("ignoring --keep features not active here: " + "; ".join(", ".join(p) for p in missing))
     return np.array([1.0 if f in named else 0.0 for f in active])
 
 

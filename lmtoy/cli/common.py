@@ -29,6 +29,22 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class Norm(str, Enum):  # lmtoy.transformer.model.NORMS
+    post = "post"
+    pre = "pre"
+
+
+class Positions(str, Enum):  # lmtoy.transformer.model.POSITIONS
+    sinusoidal = "sinusoidal"
+    learned = "learned"
+
+
+class Init(str, Enum):  # lmtoy.transformer.model.INITS
+    xavier = "xavier"
+    he = "he"
+    normal = "normal"
+
+
 CorpusArg = Annotated[
     Optional[str],
     typer.Argument(

@@ -30,8 +30,9 @@ def stderr_is_terminal() -> bool:
 
 
 class Lines:
-    """Progress as plain lines on stderr (a log file, a pipe): one every PLAIN_EVERY seconds and
-    one for the last step."""
+    """Progress as plain lines on stderr (a log file, a pipe): one every PLAIN_EVERY seconds and,
+    when any was printed, one for the last step (a run shorter than that ends with its summary
+    alone)."""
 
     def __init__(self, steps: int):
         self.last_time, self.last_step = time.monotonic(), 0
@@ -112,7 +113,13 @@ class Presses:
         for end in (self._read, self._write):
             end.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
-        self._previous = signal.signal(signal.SIGINT, self._press)
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._press)
+        except BaseException:
+            signal.set_wakeup_fd(self._previous_fd)
+            self._read.close()
+            self._write.close()
+            raise
         self._on = True
         return self
 

@@ -8,12 +8,15 @@ so start-up stays close to the bare cost of typer. Each command module holds a
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
+
+from lmtoy.errors import LmtoyError
 
 # name -> (module, the one-line help shown by `lmtoy --help`); a test checks each line
 # against the command's own docstring, and this order is the order of the listing.
@@ -121,7 +124,9 @@ def _version(value: bool) -> None:
     if value:
         from lmtoy import __version__
 
-        print(f"lmtoy {__version__}")
+        from lmtoy.cli.output import write_text
+
+        write_text(f"lmtoy {__version__}\n")
         raise typer.Exit()
 
 
@@ -147,6 +152,19 @@ def run() -> int:
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except LmtoyError as error:  # raised outside a command (--version to a full disk)
+        from lmtoy.cli.output import report
+
+        report(str(error))
+        return error.exit_code
+    except OSError as error:  # click's own writes (--help, usage errors) to a stdout that fails
+        from lmtoy.cli.output import abandon_stdout, report
+
+        abandon_stdout()
+        if error.errno == errno.EPIPE:
+            return 141
+        report(f"cannot write output: {error.strerror or error}")
+        return 1
     return finish_output(code)
 
 

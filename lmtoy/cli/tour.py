@@ -233,7 +233,7 @@ def _wait(prompt: str = "Press Enter for the next step... ") -> bool:
     try:
         input(prompt)
     except EOFError:
-        print()
+        note("")
         return False
     return True
 

@@ -18,9 +18,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from lmtoy.cli.common import CorpusArg, JoinLines, KeepCase, bad_option, handle_errors, load_corpus, quoted
+from lmtoy.cli.common import (
+    CorpusArg, Init, JoinLines, KeepCase, Norm, Positions, bad_option, handle_errors, load_corpus, quoted,
+)
 from lmtoy.cli.progress import Bar, Lines, Presses, StopNow, nats, stderr_is_terminal
-from lmtoy.errors import OutputFileError, TooLargeError
+from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
 
 
 
@@ -31,7 +33,7 @@ def train(
     steps: Annotated[int, typer.Option("--steps", min=0, max=1_000_000_000, help="Training steps (mini-batches).")] = 300,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.01,
     batch: Annotated[int, typer.Option("--batch", min=1, max=1_000_000, help="Windows per mini-batch.")] = 16,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the initial weights and the windows: same seed, same weights.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seeds the initial weights and the windows (below 2^63): same seed, same weights.")] = 0,
     clip: Annotated[Optional[float], typer.Option("--clip", min=0.0, help="Clip the global gradient norm to this (0: no clipping).")] = 1.0,
     d_model: Annotated[int, typer.Option("--d-model", min=1, max=1_000_000, help="Embedding width d_model.")] = 16,
     heads: Annotated[int, typer.Option("--heads", min=1, max=1_000_000, help="Attention heads h.")] = 2,
@@ -40,10 +42,10 @@ def train(
     d_k: Annotated[Optional[int], typer.Option("--d-k", min=1, max=1_000_000, help="Query/key width per head (default d_model / heads).")] = None,
     d_v: Annotated[Optional[int], typer.Option("--d-v", min=1, max=1_000_000, help="Value width per head (default d_model / heads).")] = None,
     d_ff: Annotated[Optional[int], typer.Option("--d-ff", min=1, max=1_000_000, help="Feed-forward hidden width (default 4 x d_model).")] = None,
-    positions: Annotated[str, typer.Option("--positions", help="Position encoding: sinusoidal (the paper's) or learned.")] = "sinusoidal",
-    norm: Annotated[str, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = "post",
+    positions: Annotated[Positions, typer.Option("--positions", help="Position encoding: sinusoidal (the paper's) or learned.")] = Positions.sinusoidal,
+    norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = Norm.post,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
-    init: Annotated[str, typer.Option("--init", help="Weight initialisation: xavier, he or normal.")] = "xavier",
+    init: Annotated[Init, typer.Option("--init", help="Weight initialisation (Glorot uniform, He normal, or normal with std 0.02).")] = Init.xavier,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every K steps (0: only at the end).")] = 100,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads for the matrix multiplications (default: 1 below 10^9 FLOPs a step, else one per core).")] = None,
     join_lines: JoinLines = False,
@@ -60,12 +62,14 @@ def train(
     from lmtoy.transformer.train import train as train_steps
 
     path = _check_out(out)
+    if seed >= 2**63:
+        bad_option(f"{seed} is not below 2^63", "--seed")
     if not math.isfinite(lr):
         bad_option(f"{lr} is not a finite number", "--lr")
     c = load_corpus(corpus, join_lines, keep_case)
     vocabulary = model_vocabulary(c.vocabulary.words)
     config = Config(vocab_size=len(vocabulary), d_model=d_model, n_heads=heads, n_layers=layers, context=context,
-                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions, norm=norm, tied=tied, init=init)
+                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions.value, norm=norm.value, tied=tied, init=init.value)
     _check_size(config, batch)
     rng = np.random.default_rng(seed)
     params = init_params(config, rng)
@@ -194,6 +198,11 @@ def _run(progress, steps: int, saved: Checkpoints, every: int, presses: "Presses
         presses.quiet = True  # saved: a press from here on changes nothing
     except StopNow:
         _stopped_at_once(saved)
+    except TrainingError as error:  # the weights are those of the last finite step: keep them
+        if run.done:
+            saved.save(run.done)
+        kept = f"{saved.path} holds step {run.done:,}" if run.done else f"{saved.path} was not written"
+        raise TrainingError(f"{error} ({kept})") from None
     run.stopped = presses.asked and run.done < steps  # a press during the last step's save stops nothing
     return run
 
@@ -201,7 +210,7 @@ def _run(progress, steps: int, saved: Checkpoints, every: int, presses: "Presses
 def _stopped_at_once(saved: Checkpoints):
     from lmtoy.cli.output import note
 
-    kept = f"{saved.path} holds step {saved.step:,}" if saved.step else f"{saved.path} was not written"
+    kept = f"{saved.path} holds step {saved.step:,}" if saved.step is not None else f"{saved.path} was not written"
     note(f"stopped at once: {kept}", style="")
     raise typer.Exit(130)
 

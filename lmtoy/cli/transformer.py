@@ -3,7 +3,6 @@ trace, backward, gradcheck), positional encoding and embeddings."""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
 
@@ -14,8 +13,9 @@ if TYPE_CHECKING:
 
 from lmtoy.cli.common import (
     Format, FormatOpt, Svg, bad_option, emit, handle_errors,
-    Seed, Steps, Temperature, TopK, quoted, sampler, split_words, stderr,
+    Norm, Positions, Seed, Steps, Temperature, TopK, quoted, sampler, split_words,
 )
+from lmtoy.cli.output import note
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -29,16 +29,6 @@ ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file wri
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]
 MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
-
-
-class Norm(str, Enum):  # model.NORMS
-    post = "post"
-    pre = "pre"
-
-
-class Positions(str, Enum):  # model.POSITIONS
-    sinusoidal = "sinusoidal"
-    learned = "learned"
 
 
 def _load(path: Path):
@@ -77,8 +67,7 @@ def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = Tr
     if len(words) > context:
         if strict:
             raise UsageError(f"the prompt has {len(words)} words but the model's context is {context} (--strict)")
-        stderr().print(f"the prompt has {len(words)} words; the model's context is {context}: it reads the last "
-                       f"{context}", style="dim")
+        note(f"the prompt has {len(words)} words; the model's context is {context}: it reads the last {context}")
     seen = words if mid_sentence or len(words) >= context else [END] + words
     if cut:
         words, seen = words[-context:], seen[-context:]

@@ -65,7 +65,17 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False, *, onl
 
 def _replace_only_models(temporary: Path, path: Path) -> Path:
     """Rename ``temporary`` over ``path`` when that is an lmtoy model or nothing; else to the
-    first free name beside it."""
+    first free name beside it. When nothing is there the model is put in place with a hard
+    link, which fails rather than replace a file that appeared meanwhile; over an existing
+    model, a file swapped in between the check and the rename is the one race left."""
+    try:
+        os.link(temporary, path)
+        temporary.unlink()
+        return path
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links on this file system: check, then rename
+        pass
     if os.path.lexists(path) and not is_model_file(path):
         return _rename_to_free_name(temporary, path)
     os.replace(temporary, path)

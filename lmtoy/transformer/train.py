@@ -74,7 +74,7 @@ def diverged(average_loss: float, first_loss: float, vocab_size: int) -> bool:
 
     N=14: ln 14 = 2.64; a run ending at 14.8 million nats diverged, one ending at 0.05 did not.
     """
-    return average_loss > max(DIVERGED_FACTOR * math.log(vocab_size), first_loss)
+    return not math.isfinite(average_loss) or average_loss > max(DIVERGED_FACTOR * math.log(vocab_size), first_loss)
 
 
 def model_vocabulary(words):  # -> tuple of str
