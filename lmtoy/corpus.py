@@ -243,7 +243,7 @@ def spacing_hint(corpus: Corpus) -> str | None:
     return (
         "the text looks unspaced (Chinese or Japanese?): each sentence became one long word "
         f"(CJK words average {cjk_chars / cjk_tokens:.1f} characters); "
-        "a character tokenizer (--tokenizer chars, coming) suits it better"
+        "words are split at spaces, so put spaces between the words (a word segmenter does it)"
     )
 
 

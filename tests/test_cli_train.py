@@ -269,3 +269,16 @@ def test_a_loss_that_stops_being_a_number_keeps_the_last_finite_step(run, tmp_pa
     from lmtoy.transformer import load_model
 
     assert load_model(out).config.vocab_size == 9  # saved, and a readable model (8 words and <end>)
+
+
+def test_a_run_that_learns_little_says_so(run, tmp_path):
+    """No steps' worth of learning: the loss stays near ln N, and a hint says so (exit 0)."""
+    result = run("transformer", "train", "commands", "--out", tmp_path / "m.npz", "--steps", "100", "--lr", "0")
+    assert result.exit_code == 0 and "has learned little" in result.stderr
+    result = run("transformer", "train", "program_log", "--out", tmp_path / "m.npz")
+    assert result.exit_code == 0 and "learned little" not in result.stderr
+
+
+def test_learned_little_rule():
+    assert core.learned_little(3.04, 4000, 29) and not core.learned_little(0.29, 4000, 29)
+    assert not core.learned_little(3.3, 99, 29)  # too early to tell

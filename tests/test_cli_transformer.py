@@ -352,3 +352,18 @@ def test_trace_of_a_model_trained_with_a_huge_rate_warns_of_nothing(run, run_jso
     for command in ("trace", "attention", "predict"):
         result = run("transformer", command, "--model", out, "--prompt", "battery ran", "--format", "json")
         assert result.exit_code in (0, 1) and "Warning" not in result.stderr
+
+
+def test_trace_shows_the_words_that_matter(run, model):
+    """Columns over the vocabulary keep the prompt's own words (one-hot) and the likely next
+    words (probabilities), not the alphabetically first ones."""
+    import os
+
+    out = run("transformer", "trace", "--model", model, "--prompt", "check the battery log and find out whether it ran").stdout
+    start = out.index("one-hot input  [")
+    onehot = out[start:out.index("embedded  [", start)]
+    for word in ("battery", "whether", "ran", "<end>"):
+        assert word in onehot, word
+    probabilities = out[out.rindex("probabilities"):]
+    assert "down" in probabilities
+    assert max(map(len, out.splitlines())) <= 80

@@ -415,7 +415,7 @@ _JAPANESE = "私は学生です。東京に住んでいます。日本語を勉�
 def test_unspaced_text_gets_a_hint(text):
     hint = spacing_hint(parse_corpus(text))
     assert hint is not None and "\n" not in hint
-    assert "unspaced" in hint and "character tokenizer" in hint
+    assert "unspaced" in hint and "put spaces between the words" in hint
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from lmtoy.cli.output import note
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far, e.g. 'check the battery log and find out whether it ran'.")]
-Window = Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="Skip features reach at most K words back.")]
+Window = Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="Skip features reach at most N words back.")]
 MIN_GAIN = 0.25  # = lmtoy.attention.DEFAULT_MIN_GAIN (not imported here: it would load numpy at start-up)
 ATTEND_LIMIT = 3000  # words: K is N x N
 MinGain = Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="A feature is informative when its next-word distribution is more than this (total-variation distance) away from the first-order row of its most recent word.")]

@@ -64,7 +64,7 @@ MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table 
 MAX_STEPS = 100_000  # words a completion adds at most: a corpus that cycles would go on for ever
 Steps = Annotated[int, typer.Option("--steps", "-n", help=f"Words to add at most (up to {MAX_STEPS:,}).")]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", "-t", help="Sample from scores^(1/T) (probabilities: softmax(logits / T)); below 1 sharper, above 1 flatter.")]
-TopK = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the K best words only.")]
+TopK = Annotated[Optional[int], typer.Option("--top-k", min=1, help="Sample among the N best words only.")]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Sample with this seed (0 to 2^63 - 1): the same seed gives the same words.")]
 
 

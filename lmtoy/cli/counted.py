@@ -133,7 +133,7 @@ def second_order_cmd(
 def skips(
     corpus: CorpusArg = None,
     word: Annotated[Optional[str], typer.Option("--word", "-w", help="Only the features whose most recent word is WORD (the article's view).")] = None,
-    window: Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="A feature reaches at most K words back (long sentences have (L-1)(L-2)/2 features).")] = None,
+    window: Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="A feature reaches at most N words back (long sentences have (L-1)(L-2)/2 features).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
     fmt: FormatOpt = Format.table,

@@ -83,6 +83,8 @@ def _plain(command):
     """Plain help (click's layout, which rewraps paragraphs at 80 columns and never splits a
     word) with short metavars: N, X, FILE, TEXT, an argument's own name; choices as a|b|c."""
     command.rich_markup_mode = None
+    if not command.short_help and command.help:  # a group lists it whole, wrapped, not cut at 45 columns
+        command.short_help = " ".join(command.help.split("\n\n")[0].split())
     for param in command.params:
         if param.metavar is None and not getattr(param, "is_flag", False):
             param.metavar = _metavar(param)

@@ -46,7 +46,7 @@ def train(
     norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = Norm.post,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     init: Annotated[Init, typer.Option("--init", help="Weight initialisation (Glorot uniform, He normal, or normal with std 0.02).")] = Init.xavier,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every K steps (0: only at the end).")] = 100,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every N steps (0: only at the end).")] = 100,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads for the matrix multiplications (default: 1 below 10^9 FLOPs a step, else one per core).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
@@ -220,7 +220,7 @@ def _finish(run: Run, saved: Checkpoints, config, lr: float, n_params: int) -> N
     from lmtoy.cli.common import fail
     from lmtoy.cli.output import note
     from lmtoy.render.transformer import training_summary
-    from lmtoy.transformer.train import AVERAGE_OVER, DIVERGED_FACTOR, diverged
+    from lmtoy.transformer.train import AVERAGE_OVER, DIVERGED_FACTOR, diverged, learned_little
 
     bad = run.done > 0 and diverged(run.average, run.first, config.vocab_size)
     note(training_summary(str(saved.path), run.done, run.average, n_params, run.stopped, bad,
@@ -232,5 +232,9 @@ def _finish(run: Run, saved: Checkpoints, config, lr: float, n_params: int) -> N
         if not run.stopped:
             fail(message)
         note(message)
+    elif learned_little(run.average, run.done, config.vocab_size):
+        n = config.vocab_size
+        note(f"hint: the loss is still close to the ln {n} = {math.log(n):.2f} nats of guessing uniformly: the "
+             f"model has learned little; try a lower --lr (this run: {lr:g}) or more --steps", style="")
     if run.stopped:
         raise typer.Exit(130)

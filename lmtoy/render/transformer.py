@@ -34,7 +34,9 @@ def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
     stopped = f"the model ended the sentence ({end})" if ended else None
     parts = [Text.assemble(" ".join(prompt), (" " + " ".join(shown) if shown else "", "bold green"))]
     payload = {"prompt": prompt, "generated": shown, "stopped": stopped}
-    return View(parts, lambda: payload, messages=[f"stopped: {stopped}"] if stopped else [])
+    row = TextTable(["prompt", "generated", "stopped"], [[" ".join(prompt), " ".join(shown), stopped or ""]])
+    return View(parts, lambda: payload, messages=[f"stopped: {stopped}"] if stopped else [],
+                tables=[("generation", row)])
 
 
 def attention_view(prompt: list[str], weights: np.ndarray, layers: list[int], heads: list[int],
@@ -84,6 +86,9 @@ def _side_by_side(grids: list[Grid], width: int) -> _SideBySide:
     return _SideBySide(grids, width)
 
 
+VOCABULARY_STEPS = ("one-hot input", "logits", "probabilities")  # trace steps with one column per word
+
+
 def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str, np.ndarray]], shapes: list,
                config) -> View:
     """One forward pass, step by step: each intermediate with its shape, and the shape table.
@@ -95,12 +100,13 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
     for name, array in steps:
         a = np.atleast_2d(array)
         rows = tokens if a.shape[0] == n else [str(i + 1) for i in range(a.shape[0])]
-        cols = list(words) if a.shape[1] == len(words) else [str(j + 1) for j in range(a.shape[1])]
+        over_words = name in VOCABULARY_STEPS  # columns are words: keep the heaviest, as matrix views do
+        cols = list(words) if over_words else [str(j + 1) for j in range(a.shape[1])]
         if name.endswith(("scores", "weights")):
             cols = tokens  # the keys: the prompt's words, as in 'attention'
         note = "  (Q K^T already divided by sqrt(d_k))" if name.endswith("scores") else ""
-        grid = Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]{note}", hide_zeros=False,
-                       row_header="word" if rows is tokens else "", keep_order=True)
+        grid = Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]{note}",
+                       hide_zeros=over_words, row_header="word" if rows is tokens else "", keep_order=not over_words)
         parts.append(grid)
         tables.append((name, grid))
     payload = {"prompt": prompt, "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],

@@ -77,6 +77,18 @@ def diverged(average_loss: float, first_loss: float, vocab_size: int) -> bool:
     return not math.isfinite(average_loss) or average_loss > max(DIVERGED_FACTOR * math.log(vocab_size), first_loss)
 
 
+LITTLE_FACTOR = 0.9  # a final loss above this x ln N after LITTLE_AFTER steps: little was learned
+LITTLE_AFTER = 100
+
+
+def learned_little(average_loss: float, steps: int, vocab_size: int) -> bool:
+    """True when, after at least LITTLE_AFTER steps, the final mean loss is still above
+    LITTLE_FACTOR x ln N: close to guessing uniformly among N words, where even word
+    frequencies alone do better on real text. N=29: ln 29 = 3.37; 3.03 after 4,000 steps is
+    close to guessing (above 0.9 x 3.37 = 3.03); 0.29 is not."""
+    return steps >= LITTLE_AFTER and average_loss >= LITTLE_FACTOR * math.log(vocab_size)
+
+
 def model_vocabulary(words):  # -> tuple of str
     """The corpus words (sorted) then END, so a corpus word keeps its id."""
     return tuple(words) + (END,)
