@@ -197,3 +197,10 @@ def test_version_and_help_to_a_full_disk(args):
         result = subprocess.run([sys.executable, "-m", "lmtoy", *args], stdout=full, stderr=subprocess.PIPE, env=ENV)
     assert result.returncode == 1
     assert result.stderr.decode().strip() == "error: cannot write output: No space left on device"
+
+
+def test_a_long_bad_value_is_not_echoed_whole(run):
+    words = " ".join(f"word{i}" for i in range(100))
+    result = run("second-order", "battery", "--words", words)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) <= 6
+    assert "word99" in result.stderr and "word50" not in result.stderr  # the middle is cut

@@ -85,3 +85,22 @@ def test_tour_cleans_up_on_a_closed_pipe_and_a_full_disk(tmp_path):
                                 stderr=subprocess.PIPE, env=env)
     assert result.returncode == 1 and b"No space left on device" in result.stderr
     assert _tour_leftovers(tmp_path) == []
+
+
+def test_pause_waits_before_the_output_of_a_step_taller_than_the_terminal(monkeypatch, capsys):
+    """On a projector the caption and command must not scroll away: a tall step pauses first."""
+    from lmtoy.cli import tour
+
+    monkeypatch.setenv("LINES", "12")
+    monkeypatch.setenv("COLUMNS", "80")
+    prompts = []
+    monkeypatch.setattr(tour, "_wait", lambda prompt="next": prompts.append(prompt) or True)
+    tall, short = STEPS[2], STEPS[0]  # first-order show_me: 7 rows and a header; onehot: 3 lines
+    tour._steps([tall], interactive=True)
+    shown = capsys.readouterr().out
+    assert prompts == ["Press Enter for the output... "]
+    assert shown.index(tall.command) < shown.index("First-order transition matrix")  # the command, then the table
+    prompts.clear()
+    monkeypatch.setenv("LINES", "200")
+    tour._steps([short], interactive=True)
+    assert prompts == []  # fits: no pause before the output (and no 'next step' after the last)
