@@ -227,7 +227,7 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
     elif kind == "foreign":
         np.savez(path, weights=np.zeros(3))
     elif kind == "version":
-        np.savez(path, **(arrays | {"format_version": np.array(2)}))
+        np.savez(path, **(arrays | {"format_version": np.array(3)}))
     elif kind == "shape":
         np.savez(path, **(arrays | {"layer0.W_q": np.zeros((2, 8, 3))}))
     elif kind == "missing weight":
@@ -258,7 +258,7 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
         ("text", "not an lmtoy transformer model"),
         ("empty", "not an lmtoy transformer model"),
         ("foreign", "not an lmtoy transformer model"),
-        ("version", "model format version 2; this lmtoy reads version 1"),
+        ("version", "model format version 3; this lmtoy reads versions 1 and 2"),
         ("shape", "weight 'layer0.W_q' is float64 \\(2, 8, 3\\), expected float \\(2, 8, 4\\)"),
         ("missing weight", "weight 'layer1.W_2' is missing"),
         ("keep_case array", "keep_case is bool \\(2,\\), expected a bool \\(\\)"),
@@ -344,3 +344,34 @@ def test_save_into_a_missing_directory_is_a_model_file_error(tmp_path):
     params = model.init_params(config, np.random.default_rng(0))
     with pytest.raises(ModelFileError, match="cannot write the model"):
         io.save_model(tmp_path / "no" / "m.npz", params, config, (*"abcdefgh", "<end>"))
+
+
+def test_version_1_files_are_read_as_next_word_models(tmp_path):
+    """A file from before tasks (format_version 1, a config without task fields) still loads."""
+    import json
+
+    from lmtoy.transformer import Config, init_params, load_model, save_model
+
+    config = Config(vocab_size=3, d_model=4, n_heads=1, context=4)
+    path = tmp_path / "m.npz"
+    save_model(path, init_params(config, np.random.default_rng(0)), config, ("a", "b", "<end>"))
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    old = {k: v for k, v in json.loads(str(arrays["config"])).items()
+           if k not in ("task", "encoder_layers", "source_vocab_size", "n_classes", "pool")}
+    np.savez(path, **(arrays | {"format_version": np.array(1), "config": np.array(json.dumps(old))}))
+    saved = load_model(path)
+    assert saved.config.task == "next-word" and saved.config.encoder_layers == 0 and saved.labels is None
+
+
+def test_task_fields_are_checked():
+    from lmtoy.errors import UsageError
+    from lmtoy.transformer import Config
+
+    with pytest.raises(UsageError, match="source_vocab_size"):
+        Config(vocab_size=3, task="translate")
+    with pytest.raises(UsageError, match="n_classes is for the classify task"):
+        Config(vocab_size=3, n_classes=2)
+    with pytest.raises(UsageError, match="task must be one of"):
+        Config(vocab_size=3, task="poetry")
+    assert Config(vocab_size=3, task="classify", n_classes=2, n_layers=2).encoder_layers == 2

@@ -39,6 +39,17 @@ class Positions(str, Enum):  # lmtoy.transformer.model.POSITIONS
     learned = "learned"
 
 
+class Task(str, Enum):  # lmtoy.transformer.model.TASKS
+    next_word = "next-word"
+    translate = "translate"
+    classify = "classify"
+
+
+class Pool(str, Enum):  # lmtoy.transformer.model.POOLS
+    mean = "mean"
+    max = "max"
+
+
 class Init(str, Enum):  # lmtoy.transformer.model.INITS
     xavier = "xavier"
     he = "he"
@@ -134,7 +145,16 @@ def quoted(value: object, limit: int = 60) -> str:
 
 def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
     """Read the corpus a CORPUS argument names: a path, '-', a bundled name, or piped stdin."""
-    from lmtoy.corpus import parse_corpus, read_corpus
+    from lmtoy.corpus import parse_corpus
+
+    data, name = corpus_bytes(source)
+    return _hinted(parse_corpus(data, name=name, join_lines=join_lines, keep_case=keep_case))
+
+
+def corpus_bytes(source: str | None) -> tuple[bytes, str]:
+    """The bytes a CORPUS argument names and a name for messages: a file, '-' (or piped
+    stdin when omitted), or a bundled corpus. Any parser (pairs, labelled lines) reads them."""
+    from lmtoy.errors import CorpusError
 
     if source is None:
         if sys.stdin is None or sys.stdin.isatty():
@@ -145,9 +165,12 @@ def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = 
             from lmtoy.cli.output import note
 
             note("reading standard input (Ctrl-D to end)")
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
-        return _hinted(parse_corpus(data, name="<stdin>", join_lines=join_lines, keep_case=keep_case))
-    return _hinted(read_corpus(corpus_path(source), join_lines=join_lines, keep_case=keep_case))
+        return (sys.stdin.buffer.read() if sys.stdin is not None else b""), "<stdin>"
+    path = corpus_path(source)
+    try:
+        return path.read_bytes(), str(path)
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot read ({error.strerror})") from None
 
 
 def corpus_path(source: str) -> Path:

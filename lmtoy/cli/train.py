@@ -19,7 +19,8 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Init, JoinLines, KeepCase, Norm, Positions, bad_option, handle_errors, load_corpus, quoted,
+    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, bad_option, corpus_bytes, handle_errors,
+    load_corpus, quoted,
 )
 from lmtoy.cli.progress import Bar, Lines, Presses, StopNow, nats, stderr_is_terminal
 from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
@@ -29,6 +30,7 @@ from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
 @handle_errors
 def train(
     corpus: CorpusArg = None,
+    task: Annotated[Task, typer.Option("--task", help="next-word: a decoder-only language model; translate: an encoder-decoder on a pairs corpus (source<TAB>target lines); classify: an encoder and a class head on __label__ lines.")] = Task.next_word,
     out: Annotated[str, typer.Option("--out", "-o", metavar="FILE", help="Where to write the model (.npz); written atomically, replacing only an earlier lmtoy model.")] = "model.npz",
     steps: Annotated[int, typer.Option("--steps", min=0, max=1_000_000_000, help="Training steps (mini-batches).")] = 300,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.01,
@@ -47,6 +49,8 @@ def train(
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     init: Annotated[Init, typer.Option("--init", help="Weight initialisation (Glorot uniform, He normal, or normal with std 0.02).")] = Init.xavier,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every N steps (0: only at the end).")] = 100,
+    encoder_layers: Annotated[Optional[int], typer.Option("--encoder-layers", min=1, max=1_000_000, help="Encoder blocks (translate, classify; default --layers).")] = None,
+    pool: Annotated[Pool, typer.Option("--pool", help="classify: how the encoder's outputs become one vector, their mean or maximum over positions.")] = Pool.mean,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads for the matrix multiplications (default: 1 below 10^9 FLOPs a step, else one per core).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
@@ -58,7 +62,8 @@ def train(
         before_numpy(threads)  # before numpy loads: whatever its BLAS, it reads this
     import numpy as np
 
-    from lmtoy.transformer import Config, TrainSettings, Windows, init_params, model_vocabulary, save_model
+    from lmtoy.transformer import TrainSettings, init_params, save_model
+    from lmtoy.transformer.train import setup
     from lmtoy.transformer.train import train as train_steps
 
     path = _check_out(out)
@@ -66,19 +71,39 @@ def train(
         bad_option(f"{seed} is not below 2^63", "--seed")
     if not math.isfinite(lr):
         bad_option(f"{lr} is not a finite number", "--lr")
-    c = load_corpus(corpus, join_lines, keep_case)
-    vocabulary = model_vocabulary(c.vocabulary.words)
-    config = Config(vocab_size=len(vocabulary), d_model=d_model, n_heads=heads, n_layers=layers, context=context,
-                    d_k=d_k, d_v=d_v, d_ff=d_ff, positions=positions.value, norm=norm.value, tied=tied, init=init.value)
+    sizes = dict(d_model=d_model, n_heads=heads, n_layers=layers, context=context, d_k=d_k, d_v=d_v, d_ff=d_ff,
+                 positions=positions.value, norm=norm.value, tied=tied, init=init.value)
+    if task is not Task.next_word:
+        sizes |= {"encoder_layers": encoder_layers} | ({"pool": pool.value} if task is Task.classify else {})
+    elif encoder_layers is not None:
+        bad_option("is for --task translate or classify", "--encoder-layers")
+    plan = setup(task.value, _task_data(task, corpus, join_lines, keep_case), **sizes)
+    config = plan.config
     _check_size(config, batch)
     rng = np.random.default_rng(seed)
     params = init_params(config, rng)
-    progress = train_steps(params, config, Windows.from_corpus(c, config.context),
-                           TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None), rng)
-    saved = Checkpoints(path, lambda to: save_model(to, params, config, vocabulary, keep_case, only_over_models=True))
+    progress = train_steps(params, config, plan.batches, TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None),
+                           rng)
+    saved = Checkpoints(path, lambda to: save_model(to, params, config, plan.vocabulary, keep_case, only_over_models=True,
+                                                    source_vocabulary=plan.source_vocabulary, labels=plan.labels))
     with Presses() as presses, _blas_threads(_threads_wanted(threads, config, batch)):
         run = _run(progress, steps, saved, checkpoint_every, presses)
         _finish(run, saved, config, lr, sum(p.size for p in params.values()))
+
+
+def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bool):
+    """What a task trains on: a corpus (next-word), sentence pairs (translate) or labelled
+    lines (classify), each read from the CORPUS argument."""
+    if task is Task.next_word:
+        return load_corpus(corpus, join_lines, keep_case)
+    raw, name = corpus_bytes(corpus)
+    if task is Task.translate:
+        from lmtoy.pairs import parse_pairs
+
+        return parse_pairs(raw, name=name, keep_case=keep_case)
+    from lmtoy.labelled import parse_labelled
+
+    return parse_labelled(raw, name=name, keep_case=keep_case)
 
 
 def _check_out(text: str) -> Path:

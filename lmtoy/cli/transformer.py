@@ -31,9 +31,14 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer t
 MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
 
 
-def _load(path: Path):
-    """The model a --model option names; a path that does not exist (or that the system
-    cannot look up, such as a name too long) is a command-line error."""
+COMMAND_OF_TASK = {"next-word": "predict, generate, attention, trace, backward", "translate": "translate, attention",
+                   "classify": "classify"}  # what each kind of model is for
+
+
+def _load(path: Path, tasks: tuple[str, ...] = ("next-word",)):
+    """The model a --model option names, of one of ``tasks``; a path that does not exist (or
+    that the system cannot look up, such as a name too long), or a model of another task
+    (a translation model given to predict), is a command-line error."""
     from lmtoy.transformer import load_model
 
     try:
@@ -43,7 +48,12 @@ def _load(path: Path):
     if not exists:
         bad_option(f"{quoted(path)} does not exist "
                    f"(train one with: lmtoy transformer train CORPUS --out {quoted(path)})", "--model")
-    return load_model(path)
+    saved = load_model(path)
+    if saved.config.task not in tasks:
+        task = saved.config.task
+        bad_option(f"{quoted(path)} is a {task} model, for 'lmtoy transformer {COMMAND_OF_TASK[task]}'; this command "
+                   f"needs a {' or '.join(tasks)} model", "--model")
+    return saved
 
 
 class Prompted(NamedTuple):
@@ -269,5 +279,5 @@ def embed(model: ModelPath = ..., fmt: FormatOpt = Format.table, svg: Svg = None
     from lmtoy.render.transformer import embed_view
     from lmtoy.transformer import embeddings_2d
 
-    saved = _load(model)
+    saved = _load(model, tuple(COMMAND_OF_TASK))  # every model has word embeddings
     emit(embed_view(saved.vocabulary, embeddings_2d(saved.params["embedding"])), fmt, svg=svg)

@@ -1,11 +1,14 @@
 """The model file: a plain .npz that any NumPy can read with ``allow_pickle=False``.
 
-Keys (``FORMAT_VERSION`` 1):
+Keys (``FORMAT_VERSION`` 2; files of version 1, decoder-only models from before tasks,
+are read alike):
 
-- ``format``: the string "lmtoy-transformer"; ``format_version``: the integer 1;
+- ``format``: the string "lmtoy-transformer"; ``format_version``: the integer 2;
 - ``config``: the Config as a JSON object string (every field, d_k, d_v, d_ff filled in);
 - ``vocabulary``: (N,) unicode array, the word of each id (the corpus words sorted, then "<end>");
 - ``keep_case``: a bool, True when the corpus was read with --keep-case (prompts keep case too);
+- ``source_vocabulary``: (N_src,) unicode array, the source side's words then "<end>" (translate only);
+- ``labels``: (C,) unicode array, the class names in id order (classify only);
 - every weight under its ``model.param_shapes`` name, float32 as trained, e.g.
   ``embedding`` (N, d_model), ``layer0.W_q`` (h, d_model, d_k), ``de_embedding`` (d_model, N).
 
@@ -27,8 +30,9 @@ from lmtoy.files import NAME_MAX, fit_name, write_with
 from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count, param_shapes
 
 FORMAT = "lmtoy-transformer"
-FORMAT_VERSION = 1
-_META = ("format", "format_version", "config", "vocabulary", "keep_case")
+FORMAT_VERSION = 2
+READS = ("1", "2")  # the versions this lmtoy reads
+_META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels")
 
 
 class SavedModel(NamedTuple):
@@ -36,9 +40,12 @@ class SavedModel(NamedTuple):
     config: Config
     vocabulary: tuple[str, ...]
     keep_case: bool = False  # the corpus kept upper case: prompts must too
+    source_vocabulary: tuple[str, ...] | None = None  # translate: the source side's words, then END
+    labels: tuple[str, ...] | None = None  # classify: the class names in id order
 
 
-def save_model(path, params, config, vocabulary, keep_case: bool = False, *, only_over_models: bool = False) -> Path:
+def save_model(path, params, config, vocabulary, keep_case: bool = False, *, only_over_models: bool = False,
+               source_vocabulary=None, labels=None) -> Path:
     """Write weights, config and vocabulary to ``path`` (.npz), atomically; the path written.
 
     ModelFileError if it cannot. With ``only_over_models`` a file already at ``path`` is
@@ -49,7 +56,8 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False, *, onl
     """
     if len(vocabulary) != config.vocab_size:
         raise ValueError(f"{len(vocabulary)} words but config.vocab_size {config.vocab_size}")
-    arrays = {
+    extra = {"source_vocabulary": source_vocabulary, "labels": labels}
+    arrays = {name: np.array(words, dtype=str) for name, words in extra.items() if words is not None} | {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
         "config": np.array(config.to_json()),
@@ -123,9 +131,9 @@ def load_model(path) -> SavedModel:
     if str(arrays.get("format", "")) != FORMAT:
         raise ModelFileError(f"{path}: not an lmtoy transformer model (no format key '{FORMAT}')")
     version = str(arrays.get("format_version", "none"))
-    if version != str(FORMAT_VERSION):
+    if version not in READS:
         raise ModelFileError(
-            f"{path}: model format version {version}; this lmtoy reads version {FORMAT_VERSION}"
+            f"{path}: model format version {version}; this lmtoy reads versions {' and '.join(READS)}"
         )
     return _unpack(path, arrays)
 
@@ -170,7 +178,26 @@ def _unpack(path, arrays) -> SavedModel:
         if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
-    return SavedModel(params, config, vocabulary, _keep_case(path, arrays))
+    source, labels = _task_words(path, arrays, config)
+    return SavedModel(params, config, vocabulary, _keep_case(path, arrays), source, labels)
+
+
+def _task_words(path, arrays, config: Config) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The source vocabulary (translate) and the labels (classify) the config says the file holds."""
+    found = {}
+    for name, size, task in (("source_vocabulary", config.source_vocab_size, "translate"),
+                             ("labels", config.n_classes, "classify")):  # fmt: skip
+        if config.task != task:
+            continue
+        words = arrays.get(name)
+        if words is None or words.ndim != 1 or words.dtype.kind != "U" or len(words) != size:
+            raise ModelFileError(f"{path}: damaged model: a {task} model needs '{name}' of {size} words")
+        found[name] = tuple(str(w) for w in words)
+        if len(set(found[name])) != size:
+            raise ModelFileError(f"{path}: damaged model: '{name}' holds a word more than once")
+    if "source_vocabulary" in found and found["source_vocabulary"].count(END) != 1:
+        raise ModelFileError(f"{path}: damaged model: the source vocabulary has no {END}")
+    return found.get("source_vocabulary"), found.get("labels")
 
 
 def _check_vocabulary(path, vocabulary: tuple[str, ...], config: Config) -> None:

@@ -147,8 +147,9 @@ class AttentionCache(NamedTuple):
         return _split_heads(self.concat, self.q.shape[1])
 
 
-def self_attention(x, w_q, w_k, w_v, w_o):  # (B,n,d),(h,d,d_k),(h,d,d_k),(h,d,d_v),(h*d_v,d) -> (B,n,d)
-    """Multi-head causal self-attention, all heads at once.
+def self_attention(x, w_q, w_k, w_v, w_o, causal=True):  # (B,n,d),(h,d,d_k),(h,d,d_k),(h,d,d_v),(h*d_v,d) -> (B,n,d)
+    """Multi-head self-attention, all heads at once; causal (a decoder's) unless ``causal`` is False
+    (an encoder's: every position sees every other).
 
     Per head: Q = x W_q, K = x W_k, V = x W_v; weights = softmax(Q K^T / sqrt(d_k) + mask);
     head = weights V. The heads are concatenated to [n x h*d_v] and W_o maps them back to d.
@@ -160,7 +161,8 @@ def self_attention(x, w_q, w_k, w_v, w_o):  # (B,n,d),(h,d,d_k),(h,d,d_k),(h,d,d
     q, k, v = (_split_heads(part, h) for part in np.split(qkv, [h * d_k, 2 * h * d_k], axis=2))
     weights = np.matmul(q, k.swapaxes(-1, -2), out=_key_major(B, h, n, x.dtype))  # the scores
     weights *= 1 / math.sqrt(d_k)
-    weights += causal_mask(n, x.dtype)
+    if causal:
+        weights += causal_mask(n, x.dtype)
     softmax(weights, out=weights)
     concat = np.empty((B, n, h * d_v), dtype=x.dtype)
     np.matmul(weights, v, out=_split_heads(concat, h))

@@ -34,6 +34,8 @@ from lmtoy.errors import UsageError
 from lmtoy.transformer import layers
 
 END = "<end>"  # appended to the corpus words: ends every sentence, stops generation
+TASKS = ("next-word", "translate", "classify")  # decoder-only; encoder-decoder; encoder + class head
+POOLS = ("mean", "max")
 POSITIONS = ("sinusoidal", "learned")
 NORMS = ("post", "pre")
 INITS = ("xavier", "he", "normal")
@@ -59,6 +61,11 @@ class Config:
     norm: str = "post"
     tied: bool = False
     init: str = "xavier"
+    task: str = "next-word"
+    encoder_layers: int | None = None  # translate, classify: encoder blocks (default n_layers); next-word: 0
+    source_vocab_size: int | None = None  # translate: the source side's vocabulary
+    n_classes: int | None = None  # classify: how many labels
+    pool: str = "mean"  # classify: how the encoder's outputs become one vector (mean or max over positions)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "n_heads", "n_layers", "context"):
@@ -78,7 +85,27 @@ class Config:
                 raise UsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         if not isinstance(self.tied, bool):
             raise UsageError(f"tied must be true or false, not {self.tied!r}")
+        self._check_task()
 
+    def _check_task(self) -> None:
+        """The task's own fields: present where it needs them, absent elsewhere."""
+        for name, allowed in (("task", TASKS), ("pool", POOLS)):
+            if (value := getattr(self, name)) not in allowed:
+                raise UsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        needs = {"translate": ("source_vocab_size",), "classify": ("n_classes",)}.get(self.task, ())
+        for name in ("source_vocab_size", "n_classes"):
+            value = getattr(self, name)
+            if name in needs:
+                _check_positive(name, value)
+            elif value is not None:
+                raise UsageError(f"{name} is for the {'translate' if name[0] == 's' else 'classify'} task, not {self.task}")
+        if self.task == "next-word":
+            if self.encoder_layers not in (None, 0):
+                raise UsageError("encoder layers are for the translate and classify tasks")
+            object.__setattr__(self, "encoder_layers", 0)
+        else:
+            object.__setattr__(self, "encoder_layers", self.n_layers if self.encoder_layers is None else self.encoder_layers)
+            _check_positive("encoder_layers", self.encoder_layers)
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
@@ -106,24 +133,14 @@ def iter_param_shapes(config: Config):  # -> iterator of (name, shape), in param
     """``param_shapes`` one weight at a time: reading a file, the first missing name is found
     without building the names of every layer a damaged config claims."""
     c = config
+    if c.task != "next-word":
+        yield from _task_module(c.task).iter_param_shapes(c)
+        return
     yield "embedding", (c.vocab_size, c.d_model)
     if c.positions == "learned":
         yield "positions", (c.context, c.d_model)
     for l in range(c.n_layers):
-        yield from {
-            f"layer{l}.W_q": (c.n_heads, c.d_model, c.d_k),
-            f"layer{l}.W_k": (c.n_heads, c.d_model, c.d_k),
-            f"layer{l}.W_v": (c.n_heads, c.d_model, c.d_v),
-            f"layer{l}.W_o": (c.n_heads * c.d_v, c.d_model),
-            f"layer{l}.norm1.gain": (c.d_model,),
-            f"layer{l}.norm1.bias": (c.d_model,),
-            f"layer{l}.W_1": (c.d_model, c.d_ff),
-            f"layer{l}.b_1": (c.d_ff,),
-            f"layer{l}.W_2": (c.d_ff, c.d_model),
-            f"layer{l}.b_2": (c.d_model,),
-            f"layer{l}.norm2.gain": (c.d_model,),
-            f"layer{l}.norm2.bias": (c.d_model,),
-        }.items()
+        yield from block_shapes(f"layer{l}", c).items()
     if c.norm == "pre":
         yield from {"final_norm.gain": (c.d_model,), "final_norm.bias": (c.d_model,)}.items()
     if not c.tied:
@@ -139,13 +156,21 @@ def param_count(config: Config) -> tuple[int, int]:
     b_1 32, W_2 256, b_2 8 (840 in 12 arrays); U 72.
     """
     c = config
-    layer = (2 * c.n_heads * c.d_model * c.d_k + c.n_heads * c.d_model * c.d_v + c.n_heads * c.d_v * c.d_model
-             + 4 * c.d_model + 2 * c.d_model * c.d_ff + c.d_ff + c.d_model)
+    if c.task != "next-word":
+        return _task_module(c.task).param_count(c)
+    layer = block_numbers(c)
     learned, pre, untied = c.positions == "learned", c.norm == "pre", not c.tied
     arrays = 1 + learned + 12 * c.n_layers + 2 * pre + untied
     numbers = (c.vocab_size * c.d_model * (1 + untied) + learned * c.context * c.d_model + c.n_layers * layer
                + pre * 2 * c.d_model)
     return arrays, numbers
+
+
+def _task_module(task: str):
+    """The module that holds a task's model: seq2seq (translate) or classifier (classify)."""
+    import importlib
+
+    return importlib.import_module({"translate": "lmtoy.transformer.seq2seq", "classify": "lmtoy.transformer.classifier"}[task])
 
 
 def init_params(config: Config, rng: np.random.Generator, dtype=np.float32) -> dict[str, np.ndarray]:
@@ -201,18 +226,26 @@ class ForwardCache(NamedTuple):
     de_embedding: tuple
 
 
-def _block(x, params, l, norm):  # (B, n, d) -> (B, n, d), BlockCache
-    p = {name: params[f"layer{l}.{name}"] for name in _LAYER_PARAMS}
+def _prefix(layer) -> str:  # 0 -> "layer0"; "encoder.layer1" stays
+    return layer if isinstance(layer, str) else f"layer{layer}"
+
+
+def _block(x, params, layer, norm, causal=True):  # (B, n, d) -> (B, n, d), BlockCache
+    """One transformer block: self-attention (causal in a decoder, not in an encoder), add &
+    norm, feed-forward, add & norm (or pre-norm); weights ``{prefix}.W_q`` ..., where the prefix
+    is ``layer{l}`` (decoder-only) or e.g. ``encoder.layer{l}``."""
+    prefix = _prefix(layer)
+    p = {name: params[f"{prefix}.{name}"] for name in _LAYER_PARAMS}
     attention = (p["W_q"], p["W_k"], p["W_v"], p["W_o"])
     ffn = (p["W_1"], p["b_1"], p["W_2"], p["b_2"])
     if norm == "post":
-        a, ac = layers.self_attention(x, *attention)
+        a, ac = layers.self_attention(x, *attention, causal=causal)
         y, n1 = layers.layer_norm(x + a, p["norm1.gain"], p["norm1.bias"])
         f, fc = layers.feed_forward(y, *ffn)
         out, n2 = layers.layer_norm(y + f, p["norm2.gain"], p["norm2.bias"])
     else:
         x1, n1 = layers.layer_norm(x, p["norm1.gain"], p["norm1.bias"])
-        a, ac = layers.self_attention(x1, *attention)
+        a, ac = layers.self_attention(x1, *attention, causal=causal)
         y = x + a
         y2, n2 = layers.layer_norm(y, p["norm2.gain"], p["norm2.bias"])
         f, fc = layers.feed_forward(y2, *ffn)
@@ -224,7 +257,7 @@ _LAYER_PARAMS = ("W_q", "W_k", "W_v", "W_o", "norm1.gain", "norm1.bias", "W_1", 
                  "norm2.gain", "norm2.bias")  # fmt: skip
 
 
-def _block_backward(dout, cache, l, norm):  # (B, n, d) -> (B, n, d), grads of layer l
+def _block_backward(dout, cache, layer, norm):  # (B, n, d) -> (B, n, d), grads of that block
     g = {}
     if norm == "post":
         dy_f, g["norm2.gain"], g["norm2.bias"] = layers.layer_norm_backward(dout, cache.norm2)
@@ -239,7 +272,68 @@ def _block_backward(dout, cache, l, norm):  # (B, n, d) -> (B, n, d), grads of l
         dx1, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = layers.self_attention_backward(dy, cache.attention)
         dx, g["norm1.gain"], g["norm1.bias"] = layers.layer_norm_backward(dx1, cache.norm1)
         dx += dy
-    return dx, {f"layer{l}.{name}": value for name, value in g.items()}
+    prefix = _prefix(layer)
+    return dx, {f"{prefix}.{name}": value for name, value in g.items()}
+
+
+def block_shapes(prefix: str, c: "Config") -> dict[str, tuple[int, ...]]:
+    """The 12 weights of one block named ``{prefix}.W_q`` ... (``_block``'s), in file order."""
+    return {
+        f"{prefix}.W_q": (c.n_heads, c.d_model, c.d_k),
+        f"{prefix}.W_k": (c.n_heads, c.d_model, c.d_k),
+        f"{prefix}.W_v": (c.n_heads, c.d_model, c.d_v),
+        f"{prefix}.W_o": (c.n_heads * c.d_v, c.d_model),
+        f"{prefix}.norm1.gain": (c.d_model,),
+        f"{prefix}.norm1.bias": (c.d_model,),
+        f"{prefix}.W_1": (c.d_model, c.d_ff),
+        f"{prefix}.b_1": (c.d_ff,),
+        f"{prefix}.W_2": (c.d_ff, c.d_model),
+        f"{prefix}.b_2": (c.d_model,),
+        f"{prefix}.norm2.gain": (c.d_model,),
+        f"{prefix}.norm2.bias": (c.d_model,),
+    }
+
+
+def block_numbers(c: "Config") -> int:
+    """How many numbers one block holds (the sizes of ``block_shapes``)."""
+    return (2 * c.n_heads * c.d_model * c.d_k + c.n_heads * c.d_model * c.d_v + c.n_heads * c.d_v * c.d_model
+            + 4 * c.d_model + 2 * c.d_model * c.d_ff + c.d_ff + c.d_model)
+
+
+def encode(params, config, x, prefix="encoder"):  # (B, n, d) -> (B, n, d), [BlockCache]
+    """The encoder stack: ``config.encoder_layers`` blocks without the causal mask (every
+    position attends to every other), weights ``{prefix}.layer{l}.*``; pre-norm ends with
+    ``{prefix}.final_norm``. Returns the output and the caches ``encode_backward`` needs."""
+    caches = []
+    for l in range(config.encoder_layers):
+        x, cache = _block(x, params, f"{prefix}.layer{l}", config.norm, causal=False)
+        caches.append(cache)
+    final = None
+    if config.norm == "pre":
+        x, final = layers.layer_norm(x, params[f"{prefix}.final_norm.gain"], params[f"{prefix}.final_norm.bias"])
+    return x, (caches, final)
+
+
+def encode_backward(dout, cache, config, prefix="encoder"):  # (B, n, d) -> (B, n, d), {name: gradient}
+    """Back through ``encode``: the gradient into its input and every encoder weight's."""
+    caches, final = cache
+    grads = {}
+    if final is not None:
+        dout, grads[f"{prefix}.final_norm.gain"], grads[f"{prefix}.final_norm.bias"] = layers.layer_norm_backward(dout, final)
+    for l in reversed(range(config.encoder_layers)):
+        dout, g = _block_backward(dout, caches[l], f"{prefix}.layer{l}", config.norm)
+        grads |= g
+    return dout, grads
+
+
+def encoder_shapes(config: "Config", prefix="encoder") -> dict[str, tuple[int, ...]]:
+    """The encoder's weights in file order: its blocks, then (pre-norm) its final norm."""
+    shapes = {}
+    for l in range(config.encoder_layers):
+        shapes |= block_shapes(f"{prefix}.layer{l}", config)
+    if config.norm == "pre":
+        shapes |= {f"{prefix}.final_norm.gain": (config.d_model,), f"{prefix}.final_norm.bias": (config.d_model,)}
+    return shapes
 
 
 def forward_cached(params, config, ids):  # (B, n) int -> (B, n, N), ForwardCache

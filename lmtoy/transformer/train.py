@@ -19,7 +19,7 @@ import numpy as np
 from lmtoy.errors import UsageError
 from lmtoy.errors import TrainingError
 from lmtoy.transformer import layers
-from lmtoy.transformer.model import END, Config, backward, forward_cached, init_params, param_shapes
+from lmtoy.transformer.model import END, Config, _task_module, backward, forward_cached, init_params, param_shapes
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,10 @@ class Windows:
 
 
 def loss_and_grads(params, config, inputs, targets):  # (B, n), (B, n) -> float, {name: gradient}
-    """Mean next-token cross-entropy and its gradient for every weight."""
+    """Mean next-token cross-entropy and its gradient for every weight; for the translate and
+    classify tasks, their own loss (``seq2seq.loss_and_grads``, ``classifier.loss_and_grads``)."""
+    if config.task != "next-word":
+        return _task_module(config.task).loss_and_grads(params, config, inputs, targets)
     logits, cache = forward_cached(params, config, inputs)
     loss, (probs, _) = layers.cross_entropy(logits, targets, out=logits)  # logits -> probabilities
     dlogits = layers.cross_entropy_backward(1.0, (probs, targets), out=probs)  # -> d loss / d logits
@@ -204,6 +207,31 @@ def train(params, config, windows, settings, rng) -> Iterator[Progress]:
         recent.append(loss)
         seconds = max(time.perf_counter() - start, 1e-9)
         yield Progress(step, settings.steps, loss, tokens / seconds, math.fsum(recent) / len(recent), seconds)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What training a task needs: the config, the vocabularies and the batches to draw.
+
+    batches : has ``sample(rng, batch) -> (inputs, targets)``, the task's training examples
+    """
+
+    config: Config
+    vocabulary: tuple
+    batches: object
+    source_vocabulary: tuple | None = None  # translate
+    labels: tuple | None = None  # classify
+
+
+def setup(task: str, data, **sizes) -> Setup:
+    """The config and batches for ``task`` on ``data``: a Corpus (next-word), the pairs of
+    ``lmtoy.pairs`` (translate) or the labelled lines of ``lmtoy.labelled`` (classify).
+    ``sizes`` are Config fields other than the vocabulary sizes."""
+    if task == "next-word":
+        vocabulary = model_vocabulary(data.vocabulary.words)
+        config = Config(vocab_size=len(vocabulary), **sizes)
+        return Setup(config, vocabulary, Windows.from_corpus(data, config.context))
+    return _task_module(task).setup(data, **sizes)
 
 
 def train_corpus(corpus, config_options=None, settings=TrainSettings(), seed=0):
