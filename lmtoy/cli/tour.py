@@ -99,6 +99,13 @@ STEPS = [
     Step("11. Attention, learned", "The attention row of 'ran': a head has learned to look back at the word that "
          "decides what comes next, as the hand-built mask did.",
          f"lmtoy transformer attention --model model.npz --prompt '{BATTERY}' --last"),
+    Step("11. Self-attention, trained", "Bloem's basic self-attention again, now on the trained model's "
+         "embeddings: the scores x_i . x_j are no longer 1 or 0, so each word mixes in the words it resembles.",
+         "lmtoy selfattend 'check the battery log' --model model.npz --scale"),
+    Step("11. The backward pass, by hand", "One sentence's loss walked back through one head, as the notes derive "
+         "it: dV = A^T dY, dA = dY V^T, the softmax Jacobian, the 1/sqrt(d_k) scale, dQ, dK, then dW_q, dW_k, "
+         "dW_v, each checked against finite differences.",
+         "lmtoy transformer backward --model model.npz --prompt 'check the battery log'"),
 ]
 
 
@@ -217,14 +224,14 @@ def _listing(steps: list[Step]):
 
     table = Table(title="The tour ('lmtoy tour --section N' shows one section)", title_justify="left",
                   box=None, title_style="bold")
-    for name, justify in (("section", "right"), ("what it shows", "left"), ("steps", "right")):
+    for name, justify in (("section", "right"), ("steps", "right"), ("what it shows", "left")):
         table.add_column(name, justify=justify)
     sections: dict[str, list[str]] = {}
     for step in steps:
         number, _, title = step.section.partition(". ")
         sections.setdefault(number, []).append(title)
     for number, titles in sections.items():
-        table.add_row(number, "; ".join(dict.fromkeys(titles)), str(len(titles)))
+        table.add_row(number, str(len(titles)), "; ".join(dict.fromkeys(titles)))
     return table
 
 
