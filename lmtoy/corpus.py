@@ -261,6 +261,21 @@ def _parse_weight(first: str, line: int) -> float | None:
     return value
 
 
+def parse_weight(first: str, line: int) -> float | None:
+    """The weight a line's first word gives (``20%`` -> 0.2, ``3x`` -> 3.0), None when it is
+    not a weight token (``find``); CorpusError naming ``line`` when it looks like one but is
+    not (``-20%``, ``1.2.3x``). For readers of other line formats (labelled lines)."""
+    return _parse_weight(first, line)
+
+
+def text_lines(data: str | bytes, name: str) -> list[str]:
+    """The lines of corpus text (or UTF-8 bytes) as every reader splits them: a line break is
+    ``\\n``, ``\\r\\n`` or ``\\r``, a leading byte-order mark is dropped; CorpusError on invalid
+    UTF-8, naming the line. "a\\r\\nb" -> ["a", "b"]."""
+    text = _decode(data, name) if isinstance(data, bytes) else data
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _segments(text: str, join_lines: bool) -> tuple[list[str], list[float]]:
     """Split text into segments: a weighted line, a prose line or paragraph."""
     texts: list[str] = []
