@@ -2,9 +2,10 @@
 
 Letters (the article's names): B batch, n sequence length, N vocabulary,
 d = d_model, h heads, d_k and d_v the per-head query/key and value sizes,
-d_ff the feed-forward width. A backward takes the gradient of the loss with
-respect to the forward's output, ``dout``, and returns the gradients with
-respect to the forward's inputs, in the order they were passed.
+d_ff the feed-forward width, m the source length (cross-attention's keys). A
+backward takes the gradient of the loss with respect to the forward's output,
+``dout``, and returns the gradients with respect to the forward's inputs, in
+the order they were passed.
 
 Everything is vectorised over batch and heads; the dtype of the inputs
 (float32 for training, float64 for gradient checks) is kept throughout.
@@ -110,13 +111,14 @@ def causal_mask(n, dtype=np.float64):  # -> (n, n)
     return np.where(later, -np.inf, 0.0).astype(dtype, copy=False).T
 
 
-def _key_major(B, h, n, dtype):  # -> (B, h, n, n)
+def _key_major(B, h, n, dtype, m=None):  # -> (B, h, n, m), m = n unless given
     """An empty attention matrix stored with the key axis outermost in memory.
 
     Softmax reduces over keys; over an outer axis numpy runs whole vectors at a
-    time, over a short inner one it pays per row (10-20x slower here).
+    time, over a short inner one it pays per row (10-20x slower here). Cross-attention
+    has m keys (source positions) for n queries.
     """
-    return np.empty((n, B, h, n), dtype=dtype).transpose(1, 2, 3, 0)
+    return np.empty((n if m is None else m, B, h, n), dtype=dtype).transpose(1, 2, 3, 0)
 
 
 def _side_by_side(w):  # (h, d, m) -> (d, h*m)
@@ -185,6 +187,73 @@ def self_attention_backward(dout, cache):  # (B, n, d) -> dx, dW_q, dW_k, dW_v, 
     dw_qkv = _weight_grad(c.x, dqkv)  # (d, h*(2 d_k + d_v))
     dw_q, dw_k, dw_v = (_per_head(part, h) for part in np.split(dw_qkv, [h * d_k, 2 * h * d_k], axis=1))
     return _linear(dqkv, c.w_qkv.T), dw_q, dw_k, dw_v, _weight_grad(c.concat, dout)
+
+
+class CrossAttentionCache(NamedTuple):
+    x: np.ndarray  # (B, n, d) the decoder's input, the queries' source
+    memory: np.ndarray  # (B, m, d) the encoder's output, the keys' and values' source
+    w_q: np.ndarray  # (d, h*d_k) W_q side by side
+    w_kv: np.ndarray  # (d, h*(d_k + d_v)) W_k, W_v side by side
+    q: np.ndarray  # (B, h, n, d_k)
+    k: np.ndarray  # (B, h, m, d_k)
+    v: np.ndarray  # (B, h, m, d_v)
+    weights: np.ndarray  # (B, h, n, m) softmax of the scores, key-major
+    concat: np.ndarray  # (B, n, h*d_v)
+    w_o: np.ndarray  # (h*d_v, d)
+
+    @property
+    def heads(self):  # -> (B, h, n, d_v), a view of concat
+        return _split_heads(self.concat, self.q.shape[1])
+
+
+def cross_attention(x, memory, w_q, w_k, w_v, w_o):  # (B,n,d),(B,m,d),(h,d,d_k),(h,d,d_k),(h,d,d_v),(h*d_v,d) -> (B,n,d)
+    """Multi-head cross-attention: the decoder's n positions query the encoder's m.
+
+    Per head: Q = x W_q (from the decoder), K = memory W_k, V = memory W_v (from the final
+    encoder output); weights = softmax(Q K^T / sqrt(d_k)), (n, m), no mask: every
+    decoder position sees the whole source; head = weights V. Concatenated and mapped by
+    W_o as in ``self_attention``.
+
+    One head, d = d_k = d_v = 1, all weights 1: x [[1]], memory [[0], [ln 3]] -> scores
+    [0, ln 3], weights [0.25, 0.75], output 0.75 ln 3 = 0.824.
+    """
+    B, n, _ = x.shape
+    h, d_k, d_v, m = w_q.shape[0], w_q.shape[2], w_v.shape[2], memory.shape[1]
+    w_q2 = _side_by_side(w_q)
+    w_kv = np.concatenate([_side_by_side(w_k), _side_by_side(w_v)], axis=1)
+    q = _split_heads(_linear(x, w_q2), h)
+    k, v = (_split_heads(part, h) for part in np.split(_linear(memory, w_kv), [h * d_k], axis=2))
+    weights = np.matmul(q, k.swapaxes(-1, -2), out=_key_major(B, h, n, x.dtype, m))
+    weights *= 1 / math.sqrt(d_k)
+    softmax(weights, out=weights)
+    concat = np.empty((B, n, h * d_v), dtype=x.dtype)
+    np.matmul(weights, v, out=_split_heads(concat, h))
+    return _linear(concat, w_o), CrossAttentionCache(x, memory, w_q2, w_kv, q, k, v, weights, concat, w_o)
+
+
+def cross_attention_backward(dout, cache):  # (B, n, d) -> dx, dmemory, dW_q, dW_k, dW_v, dW_o
+    """Back through ``cross_attention``: the gradient into the decoder's input (through Q) and
+    into the encoder's output (through K and V), and the four weights'.
+
+    dV = A^T dY, dA = dY V^T, dS = A * (dA - rowsum(dA * A)) / sqrt(d_k), dQ = dS K,
+    dK = dS^T Q; dx = dQ W_q^T, dmemory = [dK dV] [W_k W_v]^T.
+    """
+    c = cache
+    B, h, n, d_k = c.q.shape
+    m = c.k.shape[2]
+    dheads = _split_heads(_linear(dout, c.w_o.T), h)
+    dkv = np.empty((B, m, c.w_kv.shape[1]), dtype=dout.dtype)
+    dk, dv = (_split_heads(part, h) for part in np.split(dkv, [h * d_k], axis=2))
+    np.matmul(c.weights.swapaxes(-1, -2), dheads, out=dv)
+    dweights = np.matmul(dheads, c.v.swapaxes(-1, -2), out=_key_major(B, h, n, dout.dtype, m))
+    dscores = softmax_backward(dweights, c.weights)
+    dscores *= 1 / math.sqrt(d_k)
+    dq = np.empty((B, n, h * d_k), dtype=dout.dtype)
+    np.matmul(dscores, c.k, out=_split_heads(dq, h))
+    np.matmul(dscores.swapaxes(-1, -2), c.q, out=dk)
+    dw_q = _per_head(_weight_grad(c.x, dq), h)
+    dw_k, dw_v = (_per_head(part, h) for part in np.split(_weight_grad(c.memory, dkv), [h * d_k], axis=1))
+    return (_linear(dq, c.w_q.T), _linear(dkv, c.w_kv.T), dw_q, dw_k, dw_v, _weight_grad(c.concat, dout))
 
 
 def layer_norm(x, gain, bias, eps=1e-5):  # (B, n, d), (d,), (d,) -> (B, n, d)
