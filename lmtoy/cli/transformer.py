@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from lmtoy.cli.common import (
     Format, FormatOpt, Svg, bad_option, emit, handle_errors,
-    Norm, Positions, Seed, Steps, Temperature, TopK, quoted, sampler, split_words,
+    Norm, Pool, Positions, Seed, Steps, Task, Temperature, TopK, quoted, sampler, split_words,
 )
 from lmtoy.cli.output import note
 
@@ -217,11 +217,72 @@ def backward(
 
 @transformer_app.command()
 @handle_errors
+def classify(
+    model: ModelPath = ...,
+    text: Annotated[Optional[str], typer.Argument(help="The text to classify; the model reads its first words (as many as its context).", show_default=False)] = None,
+    eval_file: Annotated[Optional[str], typer.Option("--eval", metavar="FILE", help="Instead of a text: the accuracy and confusion matrix on a labelled file (__label__NAME text lines), '-' for stdin, or a bundled name.")] = None,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """The label probabilities of a text, from a model trained with --task classify; --eval FILE scores a labelled file."""
+    if (text is None) == (eval_file is None):
+        bad_option("give a TEXT or --eval FILE, not both" if text is not None else "give a TEXT to classify, or --eval FILE",
+                   "TEXT")
+    saved = _load(model, ("classify",))
+    emit(_classification(saved, text) if eval_file is None else _evaluation(saved, eval_file), fmt, svg=svg)
+
+
+def _first_window(words: list[str], context: int, what: str) -> list[str]:
+    """A classifier reads a text's first ``context`` words: the rest is cut, and a note says so."""
+    if len(words) > context:
+        note(f"{what} has {len(words)} words; the model's context is {context}: it reads the first {context}")
+    return words[:context]
+
+
+def _classification(saved, text: str):
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.render.classifier import classify_view
+    from lmtoy.transformer.classifier import probabilities
+
+    words = _first_window(split_words(text, "TEXT", saved.keep_case), saved.config.context, "the text")
+    vocabulary = Vocabulary(tuple(saved.vocabulary))
+    vocabulary.require(words)
+    return classify_view(words, saved.labels, probabilities(saved.params, saved.config, vocabulary.encode(words)))
+
+
+def _evaluation(saved, source: str):
+    """Accuracy and confusion on the labelled lines ``--eval`` names; every word and label must be the model's."""
+    from lmtoy.cli.common import corpus_bytes
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.labelled import parse_labelled
+    from lmtoy.render.classifier import evaluation_view
+    from lmtoy.transformer.classifier import encode_labelled, evaluate
+
+    try:
+        raw, name = corpus_bytes(source)
+    except typer.BadParameter as error:
+        error.param_hint = "--eval"
+        raise
+    labelled = parse_labelled(raw, name=name, keep_case=saved.keep_case, min_labels=1)
+    texts, label_ids = encode_labelled(labelled, Vocabulary(tuple(saved.vocabulary)), saved.labels)
+    context, longer = saved.config.context, sum(len(t) > saved.config.context for t in texts)
+    if longer:
+        note(f"{longer:,} of the {len(texts):,} lines are longer than the model's context of {context} words: "
+             f"it reads their first {context}")
+    weights = labelled.text.weights
+    accuracy, confusion = evaluate(saved.params, saved.config, texts, label_ids, weights)
+    return evaluation_view(saved.labels, accuracy, confusion, weighted=bool((weights != 1).any()))
+
+
+@transformer_app.command()
+@handle_errors
 def gradcheck(
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the random model and data.")] = 0,
     norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post) or before it (pre).")] = Norm.post,
     positions: Annotated[Positions, typer.Option("--positions", help="Position encoding.")] = Positions.sinusoidal,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
+    task: Annotated[Task, typer.Option("--task", help="The model to check: next-word (decoder-only), translate (encoder-decoder) or classify (encoder, pooling and class head).")] = Task.next_word,
+    pool: Annotated[Optional[Pool], typer.Option("--pool", help="classify: mean or max pooling over positions (default mean).")] = None,
     fmt: FormatOpt = Format.table,
 ):
     """Check every weight's hand-derived gradient against central finite differences (float64)."""
@@ -229,17 +290,32 @@ def gradcheck(
 
     from lmtoy.render.matrix import Grid
     from lmtoy.render.views import View
-    from lmtoy.transformer import Config, gradcheck as check
 
-    norm, positions = norm.value, positions.value
-    config = Config(vocab_size=7, d_model=8, n_heads=2, n_layers=2, context=5, d_ff=12, positions=positions,
-                    norm=norm, tied=tied)
+    config, check = _gradcheck_model(task, norm.value, positions.value, tied, pool)
     errors = check(config, np.random.default_rng(seed))
     values = np.array(list(errors.values()))[:, None]
+    what = {"classify": f", {config.pool} pooling", "translate": ", encoder-decoder"}.get(config.task, "")
     grid = Grid.of(values, list(errors), ["worst relative error"], row_header="weight", hide_zeros=False, scale=(0, 1e-6),
-                   title=f"Analytic vs finite-difference gradients ({norm}-norm, {positions} positions"
-                         f"{', tied' if tied else ''}): worst {values.max():.1e}")
+                   title=f"Analytic vs finite-difference gradients ({config.norm}-norm, {config.positions} positions"
+                         f"{', tied' if tied else ''}{what}): worst {values.max():.1e}")
     emit(View([grid], lambda: {"config": _config_dict(config), "errors": errors}, main=grid), fmt, max_rows=0)
+
+
+def _gradcheck_model(task: Task, norm: str, positions: str, tied: bool, pool: Pool | None):
+    """The small random model ``gradcheck`` checks for a task, and the function that checks it."""
+    from lmtoy.transformer import Config, gradcheck as check
+
+    if pool is not None and task is not Task.classify:
+        bad_option("is for --task classify", "--pool")
+    sizes = dict(vocab_size=7, d_model=8, n_heads=2, n_layers=2, context=5, d_ff=12, positions=positions, norm=norm,
+                 tied=tied)
+    if task is Task.classify:
+        from lmtoy.transformer import classifier
+
+        return Config(**sizes, task="classify", n_classes=3, pool=(pool or Pool.mean).value), classifier.gradcheck
+    if task is Task.translate:
+        bad_option("translate is not checked here yet", "--task")
+    return Config(**sizes), check
 
 
 def _config_dict(config) -> dict:
