@@ -92,7 +92,7 @@ def test_eval_on_the_training_corpus(run_json, classifier_model):
     data = run_json("transformer", "classify", "--model", classifier_model, "--eval", "intents")
     assert list(data) == ["accuracy", "labels", "confusion"]
     assert data["accuracy"] == 1.0 and tuple(data["labels"]) == INTENTS
-    assert data["confusion"] == [[51 if i == j else 0 for j in range(6)] for i in range(6)]  # 49 lines + one of 2x
+    assert data["confusion"] == [[50 if i == j else 0 for j in range(6)] for i in range(6)]
 
 
 def test_eval_table_and_csv(run, classifier_model, tmp_path):
@@ -108,6 +108,17 @@ def test_eval_table_and_csv(run, classifier_model, tmp_path):
     rows = [line.split(",") for line in csv.stdout.splitlines()]
     assert rows[0] == ["table", "accuracy", "right", "lines"] and rows[1][0] == "accuracy" and rows[1][3] == "3"
     assert rows[2] == ["table", "true \\ predicted", *INTENTS] and len(rows) == 9
+
+
+def test_eval_counts_each_line_by_its_weight(run, run_json, classifier_model, tmp_path):
+    path = tmp_path / "weighted.txt"
+    path.write_text("3x __label__files find my photos\n__label__weather play the weather\n")
+    data = run_json("transformer", "classify", "--model", classifier_model, "--eval", path)
+    assert data["accuracy"] == 0.75 and data["confusion"][2][2] == 3 and data["confusion"][5][3] == 1
+    table = run("transformer", "classify", "--model", classifier_model, "--eval", path)
+    assert table.stdout.splitlines()[0] == "accuracy: 75% (3 of 4, each line counted by its weight)"
+    path.write_text("50% __label__files find my photos\n__label__weather play the weather\n")
+    assert run_json("transformer", "classify", "--model", classifier_model, "--eval", path)["confusion"][2][2] == 0.5
 
 
 def test_eval_reads_stdin(run, classifier_model):
