@@ -172,7 +172,7 @@ def encode_labelled(labelled, vocabulary, labels):  # -> [(n_s,) int], (S,) int
     label_index = {label: i for i, label in enumerate(labels)}
     extra = [label for label in labelled.labels if label not in label_index]
     if extra:
-        first = int(labelled.lines[np.flatnonzero(np.asarray(labelled.labels)[labelled.label_ids] == extra[0])[0]])
+        first = int(labelled.lines[np.argmax(labelled.label_ids == labelled.labels.index(extra[0]))])
         raise CorpusError(f"{labelled.name}: line {first}: label '{extra[0]}' is not one of the model's "
                           f"{len(labels)} labels ({', '.join(labels)})")
     texts, corpus = [], labelled.text
