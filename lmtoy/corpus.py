@@ -339,6 +339,29 @@ def parse_corpus(
     return Corpus(Vocabulary(tuple(words)), ids, np.append(starts, len(ids)), weights, name)
 
 
+_SENTENCE_END = re.compile(f"[{''.join(sorted(_ENDS))}]")
+
+
+def sentence_texts(data: str | bytes, *, name: str = "<text>", join_lines: bool = False):
+    """Yield (text, weight) for each sentence as ``parse_corpus`` finds it, before any
+    splitting into words: the characters between two sentence ends (or line breaks), the
+    weight token removed and the end itself not included; whitespace and case as written.
+    Texts may be empty or blank (``"a.."`` has an empty second sentence); comments, blank
+    lines and zero-weight lines yield nothing; CorpusError as ``parse_corpus`` raises it.
+
+    Example: "20% show me. now\\nShow it! Go" -> ("show me  now", 0.2), ("Show it", 1.0),
+    (" Go", 1.0): a weighted line is one sentence, its '.' a space.
+    """
+    text = _decode(data, name) if isinstance(data, bytes) else data
+    try:
+        texts, weights = _segments(text.removeprefix("\ufeff"), join_lines)
+    except CorpusError as error:
+        raise CorpusError(f"{name}: {error}") from None
+    for segment, weight in zip(texts, weights):
+        for sentence in _SENTENCE_END.split(segment):
+            yield sentence, weight
+
+
 def _decode(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
