@@ -69,7 +69,7 @@ def test_names_and_counts(kw):
     assert param_count(c) == (len(shapes), sum(math.prod(s) for s in shapes.values()))
     assert list(shapes)[:2] == ["source_embedding", "embedding"]
     assert shapes["source_embedding"] == (6, 8) and shapes["embedding"] == (7, 8)
-    assert shapes["decoder.layer1.cross.W_k"] == (2, 8, 4) and shapes["decoder.layer1.cross.norm.gain"] == (8,)
+    assert shapes["decoder.layer1.cross.W_k"] == (2, 8, 4) and shapes["decoder.layer1.norm3.gain"] == (8,)
     assert ("encoder.final_norm.gain" in shapes) == ("final_norm.gain" in shapes) == (c.norm == "pre")
     assert ("de_embedding" in shapes) != c.tied and ("positions" in shapes) == (c.positions == "learned")
     assert sum(name.startswith(f"encoder.layer{c.encoder_layers - 1}.") for name in shapes) == 12

@@ -94,9 +94,18 @@ def train(
 def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bool):
     """What a task trains on: a corpus (next-word), sentence pairs (translate) or labelled
     lines (classify), each read from the CORPUS argument."""
-    if task is Task.next_word:
-        return load_corpus(corpus, join_lines, keep_case)
     raw, name = corpus_bytes(corpus)
+    if task is Task.next_word:
+        from lmtoy.cli.common import _hinted
+        from lmtoy.corpus import parse_corpus
+        from lmtoy.pairs import looks_like_pairs
+
+        if looks_like_pairs(raw):
+            from lmtoy.cli.output import note
+
+            note("hint: most lines hold a TAB, as in a pairs corpus (source<TAB>target): to train a translation "
+                 "model, add --task translate", style="")
+        return _hinted(parse_corpus(raw, name=name, join_lines=join_lines, keep_case=keep_case))
     if task is Task.translate:
         from lmtoy.pairs import parse_pairs
 

@@ -27,11 +27,12 @@ app.add_typer(transformer_app, name="transformer")
 
 ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False)]
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
+OptionalPrompt = Annotated[Optional[str], typer.Option("--prompt", "-p", help="The words so far (next-word models).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]
 MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
 
 
-COMMAND_OF_TASK = {"next-word": "predict, generate, attention, trace, backward", "translate": "translate, attention",
+COMMAND_OF_TASK = {"next-word": "predict, generate, attention, trace, backward", "translate": "translate, attention, trace",
                    "classify": "classify"}  # what each kind of model is for
 
 
@@ -91,6 +92,65 @@ def _reading(view, read: Prompted):
     return view
 
 
+SourceText = Annotated[Optional[str], typer.Option("--source", "-s", help="translate models: the source sentence (instead of --prompt).")]
+TargetText = Annotated[Optional[str], typer.Option("--target", help="translate models, with --source: the target words to read (default: the model's own greedy translation).")]
+
+
+class Sides(NamedTuple):
+    source: list[str]  # what the encoder reads: the source words, then <end>
+    target: list[str]  # what the decoder reads: <end>, then the target words
+    source_ids: np.ndarray  # (n_s,)
+    target_ids: np.ndarray  # (n_t,)
+
+
+def _source(saved, text: str, option: str):
+    """A source sentence's words, and the ids the encoder reads (the words, then <end>):
+    unknown words are an error naming close ones; a source longer than the context too."""
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.transformer import END
+    from lmtoy.transformer.translate import source_ids
+
+    words = split_words(text, option, saved.keep_case)
+    Vocabulary(tuple(w for w in saved.source_vocabulary if w != END)).require(words)
+    ids = Vocabulary(saved.source_vocabulary).encode(words)
+    return words, source_ids(ids, saved.source_vocabulary.index(END), saved.config.context)
+
+
+def _sides(saved, prompt, source: str | None, target: str | None, next_word_only: dict[str, bool]) -> Sides:
+    """What an encoder-decoder reads for ``attention`` and ``trace``: --source, and --target or
+    the model's own greedy translation; options for decoder-only models are refused."""
+    import numpy as np
+
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.transformer import END
+    from lmtoy.transformer.translate import greedy
+
+    for option, given in ({"--prompt": prompt is not None} | next_word_only).items():
+        if given:
+            bad_option("is for next-word models; a translate model reads --source (and --target)", option)
+    if source is None:
+        bad_option("is needed: a translate model reads a source sentence", "--source")
+    words, source_ids = _source(saved, source, "--source")
+    end = saved.vocabulary.index(END)
+    if target is None:
+        ids = greedy(saved.params, saved.config, source_ids, end).ids[: saved.config.context - 1]
+        target_words = [saved.vocabulary[i] for i in ids]
+    else:
+        target_words = split_words(target, "--target", saved.keep_case)
+        Vocabulary(tuple(w for w in saved.vocabulary if w != END)).require(target_words)
+    target_ids = np.array([end] + [saved.vocabulary.index(w) for w in target_words], dtype=np.int64)
+    return Sides(words + [END], [END] + target_words, source_ids, target_ids)
+
+
+def _no_translate_options(source: str | None, target: str | None, prompt: str | None) -> None:
+    """A next-word model reads --prompt; --source and --target are for translate models."""
+    for option, given in (("--source", source), ("--target", target)):
+        if given is not None:
+            bad_option("is for translate models (trained with --task translate); this model reads --prompt", option)
+    if prompt is None:
+        bad_option("is needed: the words so far", "--prompt")
+
+
 from lmtoy.cli.train import train  # noqa: E402  (listed first in 'lmtoy transformer --help')
 
 transformer_app.command()(train)
@@ -139,9 +199,60 @@ def generate(
 
 @transformer_app.command()
 @handle_errors
+def translate(
+    model: ModelPath = ...,
+    text: Annotated[str, typer.Argument(help="The source sentence.", show_default=False)] = ...,
+    beam: Annotated[int, typer.Option("--beam", "-k", min=1, max=1000, help="Beam search keeping K hypotheses (1: greedy); the answer has the highest log probability per word, <end> counted.")] = 1,
+    steps: Annotated[Optional[int], typer.Option("--steps", "-n", min=1, max=100_000, help="Words to produce at most (default: as many as the model's context holds).")] = None,
+    fmt: FormatOpt = Format.table,
+    svg: Svg = None,
+):
+    """Translate TEXT with a model trained with --task translate: greedy, or beam search with --beam K."""
+    from lmtoy.render.seq2seq import stopped_text, translation_view
+    from lmtoy.transformer import END
+    from lmtoy.transformer.translate import beam_search
+
+    saved = _load(model, ("translate",))
+    words, source = _source(saved, text, "TEXT")
+    result = beam_search(saved.params, saved.config, source, saved.vocabulary.index(END), beam, steps)
+    stopped = stopped_text(result.stopped, saved.config.context)
+    emit(translation_view(words, [saved.vocabulary[i] for i in result.ids], result.score, stopped), fmt, svg=svg)
+
+
+def _translate_attention(saved, sides: Sides, layer: int | None, head: int | None):
+    """The attention view of an encoder-decoder: encoder, decoder and cross-attention."""
+    from lmtoy.render.seq2seq import attention_view
+    from lmtoy.transformer.translate import attention_weights
+
+    c = saved.config
+    for value, limit, name in ((layer, min(c.encoder_layers, c.n_layers), "--layer"), (head, c.n_heads, "--head")):
+        if value is not None and value > limit:
+            what = "heads" if name == "--head" else f"layers in its encoder ({c.encoder_layers}) or decoder ({c.n_layers})"
+            bad_option(f"{value} is more than the model's {limit} {what}" if name == "--head" else
+                       f"{value} is more than the {what}", name)  # fmt: skip
+    weights = attention_weights(saved.params, c, sides.source_ids, sides.target_ids)
+    pick = lambda count: [layer - 1] if layer else list(range(count))
+    heads = [head - 1] if head else list(range(c.n_heads))
+    return attention_view(sides.source, sides.target, weights, pick(c.encoder_layers), pick(c.n_layers), heads)
+
+
+def _translate_trace(saved, sides: Sides, shapes_only: bool):
+    from lmtoy.render.seq2seq import shapes, trace_view
+    from lmtoy.transformer.translate import trace as forward_trace
+
+    steps = [] if shapes_only else forward_trace(saved.params, saved.config, sides.source_ids, sides.target_ids)
+    vocabularies = {"source": saved.source_vocabulary, "target": saved.vocabulary}
+    table = shapes(saved.config, len(sides.source), len(sides.target))
+    return trace_view(sides.source, sides.target, vocabularies, steps, table, _config_dict(saved.config))
+
+
+@transformer_app.command()
+@handle_errors
 def attention(
     model: ModelPath = ...,
-    prompt: Prompt = ...,
+    prompt: OptionalPrompt = None,
+    source: SourceText = None,
+    target: TargetText = None,
     layer: Annotated[Optional[int], typer.Option("--layer", min=1, help="Only this layer (from 1).")] = None,
     head: Annotated[Optional[int], typer.Option("--head", min=1, help="Only this head (from 1).")] = None,
     last: Annotated[bool, typer.Option("--last", help="Only the last word's row: what it attends to, per layer and head.")] = False,
@@ -150,13 +261,17 @@ def attention(
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
-    """The n x n attention weights of each layer and head, labelled with the prompt's words."""
+    """The n x n attention weights of each layer and head, labelled with the prompt's words (translate models: --source)."""
     import numpy as np
 
     from lmtoy.render.transformer import attention_row_view, attention_view
     from lmtoy.transformer import attention_weights
 
-    saved = _load(model)
+    saved = _load(model, ("next-word", "translate"))
+    if saved.config.task == "translate":
+        only = {"--last": last, "--strict": strict, "--mid-sentence": mid_sentence}
+        return emit(_translate_attention(saved, _sides(saved, prompt, source, target, only), layer, head), fmt, svg=svg)
+    _no_translate_options(source, target, prompt)
     read = _prompt(saved, prompt, strict, mid_sentence)
     c = saved.config
     for value, limit, name in ((layer, c.n_layers, "--layer"), (head, c.n_heads, "--head")):
@@ -174,14 +289,18 @@ def attention(
 
 @transformer_app.command()
 @handle_errors
-def trace(model: ModelPath = ..., prompt: Prompt = ...,
+def trace(model: ModelPath = ..., prompt: OptionalPrompt = None, source: SourceText = None, target: TargetText = None,
           shapes_only: Annotated[bool, typer.Option("--shapes", help="Only the shape table (section 10).")] = False,
           strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None):
-    """One forward pass step by step: every intermediate matrix with its shape, and the shape table."""
+    """One forward pass step by step: every intermediate matrix with its shape, and the shape table (translate models: --source)."""
     from lmtoy.render.transformer import shapes, trace_view
     from lmtoy.transformer import trace as forward_trace
 
-    saved = _load(model)
+    saved = _load(model, ("next-word", "translate"))
+    if saved.config.task == "translate":
+        sides = _sides(saved, prompt, source, target, {"--strict": strict, "--mid-sentence": mid_sentence})
+        return emit(_translate_trace(saved, sides, shapes_only), fmt, svg=svg)
+    _no_translate_options(source, target, prompt)
     read = _prompt(saved, prompt, strict, mid_sentence)
     steps = [] if shapes_only else forward_trace(saved.params, saved.config, read.ids)
     config = _config_dict(saved.config)
@@ -314,7 +433,9 @@ def _gradcheck_model(task: Task, norm: str, positions: str, tied: bool, pool: Po
 
         return Config(**sizes, task="classify", n_classes=3, pool=(pool or Pool.mean).value), classifier.gradcheck
     if task is Task.translate:
-        bad_option("translate is not checked here yet", "--task")
+        from lmtoy.transformer import seq2seq
+
+        return Config(**sizes, task="translate", source_vocab_size=6), seq2seq.gradcheck
     return Config(**sizes), check
 
 

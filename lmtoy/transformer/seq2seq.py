@@ -12,13 +12,15 @@ vocabularies, E encoder layers (``config.encoder_layers``), L decoder layers
                                          (``model.encode``); pre-norm ends with ``encoder.final_norm``
     X_0 = E_t[decoder ids] + P[:n_t]     E_t = embedding (N_t, d); decoder ids END t_1 .. t_m
     decoder layer l (``decoder.layer{l}.*``), three sublayers in this order:
-      post:  Y = LN1(X + MaskedMultiHead(X));  Z = LNc(Y + Cross(Y, H));  X' = LN2(Z + FFN(Z))
-      pre:   Y = X + MaskedMultiHead(LN1(X));  Z = Y + Cross(LNc(Y), H);  X' = Z + FFN(LN2(Z))
+      post:  Y = LN1(X + MaskedMultiHead(X));  Z = LN3(Y + Cross(Y, H));  X' = LN2(Z + FFN(Z))
+      pre:   Y = X + MaskedMultiHead(LN1(X));  Z = Y + Cross(LN3(Y), H);  X' = Z + FFN(LN2(Z))
       MaskedMultiHead: W_q, W_k, W_v, W_o, causal (``layers.self_attention``); LN1 = norm1
       Cross(Y, H) = concat_j(softmax(Y Wc_q[j] (H Wc_k[j])^T / sqrt(d_k)) H Wc_v[j]) Wc_o:
         Q from the decoder, K and V from the final encoder output H, the same H in every
-        layer, no mask; weights cross.W_q, cross.W_k, cross.W_v, cross.W_o; LNc = cross.norm
+        layer, no mask; weights cross.W_q, cross.W_k, cross.W_v, cross.W_o; LN3 = norm3
       FFN: W_1, b_1, W_2, b_2; LN2 = norm2
+      (norm1 and norm2 are named as in a decoder-only block, ``model.block_shapes``: the
+      cross-attention's add & norm, added between them, is norm3)
     logits = X_L U  (pre-norm: LN_f(X_L) U, ``final_norm.*``), U = de_embedding (d, N_t), or E_t^T tied
     loss = mean over the n_t positions of -log softmax(logits)[t_1 .. t_m END]  (teacher forcing)
 
@@ -38,11 +40,12 @@ from lmtoy.transformer.model import (
 )
 from lmtoy.transformer.pair_batches import PairBatch, PairBatches, setup  # noqa: F401  (train.setup calls seq2seq.setup)
 
-CROSS = ("cross.W_q", "cross.W_k", "cross.W_v", "cross.W_o", "cross.norm.gain", "cross.norm.bias")
+CROSS = ("cross.W_q", "cross.W_k", "cross.W_v", "cross.W_o", "norm3.gain", "norm3.bias")
 
 
 def cross_shapes(prefix: str, c: Config) -> dict[str, tuple[int, ...]]:
-    """The cross-attention sublayer's 6 weights ``{prefix}.cross.*``, in file order."""
+    """The cross-attention sublayer's 6 weights, ``{prefix}.cross.W_q`` .. ``.cross.W_o`` and its
+    add & norm's ``{prefix}.norm3.*``, in file order."""
     shapes = (
         (c.n_heads, c.d_model, c.d_k), (c.n_heads, c.d_model, c.d_k), (c.n_heads, c.d_model, c.d_v),
         (c.n_heads * c.d_v, c.d_model), (c.d_model,), (c.d_model,),
@@ -128,7 +131,7 @@ def _decoder_layer(x, memory, params, prefix, norm):  # (B,n_t,d),(B,n_s,d) -> (
     cross = lambda v: layers.cross_attention(v, memory, p("cross.W_q"), p("cross.W_k"), p("cross.W_v"), p("cross.W_o"))
     ffn = lambda v: layers.feed_forward(v, p("W_1"), p("b_1"), p("W_2"), p("b_2"))
     y, sc = _residual(x, masked, p("norm1.gain"), p("norm1.bias"), norm)
-    z, cc = _residual(y, cross, p("cross.norm.gain"), p("cross.norm.bias"), norm)
+    z, cc = _residual(y, cross, p("norm3.gain"), p("norm3.bias"), norm)
     out, fc = _residual(z, ffn, p("norm2.gain"), p("norm2.bias"), norm)
     return out, DecoderLayerCache(sc, cc, fc)
 
@@ -137,7 +140,7 @@ def _decoder_layer_backward(dout, cache, prefix, norm):  # (B, n_t, d) -> dx, dm
     g = {}
     dz, g["norm2.gain"], g["norm2.bias"], (g["W_1"], g["b_1"], g["W_2"], g["b_2"]) = _residual_backward(
         dout, cache.ffn, layers.feed_forward_backward, norm)
-    dy, g["cross.norm.gain"], g["cross.norm.bias"], (dmemory, *cross) = _residual_backward(
+    dy, g["norm3.gain"], g["norm3.bias"], (dmemory, *cross) = _residual_backward(
         dz, cache.cross, layers.cross_attention_backward, norm)
     g["cross.W_q"], g["cross.W_k"], g["cross.W_v"], g["cross.W_o"] = cross
     dx, g["norm1.gain"], g["norm1.bias"], (g["W_q"], g["W_k"], g["W_v"], g["W_o"]) = _residual_backward(

@@ -99,3 +99,127 @@ def beam_search(params, config, source, end_id: int, width: int = 1, steps: int 
 def greedy(params, config, source, end_id: int, steps: int | None = None) -> Translation:
     """The most probable word at every step: ``beam_search`` of width 1."""
     return beam_search(params, config, source, end_id, 1, steps)
+
+
+class Attention(NamedTuple):
+    """Every attention matrix of one source and decoder input; rows sum to 1."""
+
+    encoder: np.ndarray  # (E, h, n_s, n_s) source x source, no mask
+    decoder: np.ndarray  # (L, h, n_t, n_t) target x target, causal
+    cross: np.ndarray  # (L, h, n_t, n_s) target rows (the decoder's positions), source columns
+
+
+def _forward(params, config, source, target):  # (n_s,), (n_t,) int -> memory, encoder caches, logits, decoder caches
+    if len(target) > config.context:
+        raise UsageError(f"the target has {len(target) - 1} words; the model reads at most {config.context - 1} "
+                         f"(its context of {config.context} positions holds <end> and the words)")
+    with np.errstate(all="ignore"):  # a diverged model is reported by the caller's checks
+        memory, encoder = encode_source(params, config, source[None])
+        logits, decoder = decode(params, config, memory, target[None])
+    return memory, encoder, logits, decoder
+
+
+def attention_weights(params, config, source, target) -> Attention:
+    """The attention weights of source ids (words then END) and decoder ids (END then words)."""
+    memory, (_, _, (blocks, _)), logits, (_, _, caches, _, _) = _forward(params, config, source, target)
+    stack = lambda arrays: np.stack([a[0] for a in arrays]).astype(np.float64)
+    weights = Attention(stack([b.attention.weights for b in blocks]), stack([c.self_attention[0].weights for c in caches]),
+                        stack([c.cross[0].weights for c in caches]))  # fmt: skip
+    _checked(memory, logits, *weights)
+    return weights
+
+
+class TraceStep(NamedTuple):
+    name: str
+    values: np.ndarray  # (rows, columns), the batch axis dropped
+    rows: str  # "source" or "target": the positions the rows follow
+    columns: str | None  # "source"/"target": positions (attention keys); "source words"/"target words":
+    #                      one column per vocabulary word; None: numbered dimensions
+
+
+def trace(params, config, source, target) -> list[TraceStep]:
+    """One forward pass step by step (the encoder, then the decoder), every intermediate with
+    the batch axis dropped; scores are recomputed from the cached Q and K.
+
+    Names, in order: source one-hot (n_s, N_s), source embedded, source positions, source
+    embedded + positions; per encoder layer ("encoder layer 1 ...") as ``inference.trace``'s
+    blocks without the masked scores; (pre-norm) encoder final norm: H; target one-hot (n_t,
+    N_t) ... target embedded + positions; per decoder layer ("decoder layer 1 ..."): the
+    masked self-attention as in ``inference.trace``, add & norm 1, then cross head j Q (n_t,
+    d_k), K, V (n_s, .), scores, attention weights (n_t, n_s), head output, cross concat,
+    cross-attention output, add & norm 3 (its weights are norm3), then the feed-forward and
+    add & norm 2 (pre-norm: the norms before the sublayers, plain adds); then (pre) final
+    norm, logits, probabilities.
+    """
+    memory, (_, _, (blocks, _)), logits, (_, _, caches, _, dc) = _forward(params, config, source, target)
+    pre = config.norm == "pre"
+    with np.errstate(all="ignore"):  # checked below
+        steps = _inputs("source", params["source_embedding"], source, params, config)
+        for l, block in enumerate(blocks, 1):
+            steps += _encoder_block(f"encoder layer {l}", block, pre)
+        if pre:
+            steps.append(TraceStep("encoder final norm", memory[0], "source", None))
+        steps += _inputs("target", params["embedding"], target, params, config)
+        for l, cache in enumerate(caches, 1):
+            steps += _decoder_layer(f"decoder layer {l}", cache, pre)
+        if pre:
+            steps.append(TraceStep("final norm", dc[0][0], "target", None))
+        steps += [TraceStep("logits", logits[0], "target", "target words"),
+                  TraceStep("probabilities", layers.softmax(logits[0].astype(np.float64)), "target", "target words")]
+    masked = np.isneginf(layers.causal_mask(len(target)))  # the one place minus infinity belongs
+    for step in steps:
+        if not (np.isfinite(step.values) | (masked if step.name.endswith("masked scores") else False)).all():
+            raise ModelFileError(DIVERGED)
+    return steps
+
+
+def _inputs(side, table, ids, params, config) -> list[TraceStep]:
+    from lmtoy.onehot import one_hot
+    from lmtoy.transformer.model import position_table
+
+    embedded = table[ids]
+    positions = position_table(params, config, len(ids), embedded.dtype)[: len(ids)]
+    return [TraceStep(f"{side} one-hot", one_hot(ids, len(table)), side, f"{side} words"),
+            TraceStep(f"{side} embedded", embedded, side, None), TraceStep(f"{side} positions", positions, side, None),
+            TraceStep(f"{side} embedded + positions", embedded + positions, side, None)]  # fmt: skip
+
+
+def _heads(prefix, a, queries, keys, masked) -> list[TraceStep]:
+    """Per head: Q, K, V, the scores (and masked scores), the weights and the head's output."""
+    scores = a.q @ a.k.swapaxes(-1, -2) / np.sqrt(a.q.shape[-1])  # training keeps only the weights
+    steps = []
+    for j in range(a.q.shape[1]):
+        head = f"{prefix} head {j + 1}"
+        steps += [TraceStep(f"{head} Q", a.q[0, j], queries, None), TraceStep(f"{head} K", a.k[0, j], keys, None),
+                  TraceStep(f"{head} V", a.v[0, j], keys, None), TraceStep(f"{head} scores", scores[0, j], queries, keys)]
+        if masked:
+            steps.append(TraceStep(f"{head} masked scores", scores[0, j] + layers.causal_mask(scores.shape[-1]),
+                                   queries, keys))  # fmt: skip
+        steps += [TraceStep(f"{head} attention weights", a.weights[0, j], queries, keys),
+                  TraceStep(f"{head} head output", a.heads[0, j], queries, None)]
+    return steps
+
+
+def _encoder_block(prefix, block, pre) -> list[TraceStep]:
+    add = "add" if pre else "add & norm"
+    s = lambda name, values: TraceStep(f"{prefix} {name}", values[0], "source", None)
+    steps = [s("norm 1", block.attention.x)] if pre else []
+    steps += _heads(prefix, block.attention, "source", "source", masked=False)
+    steps += [s("concat", block.attention.concat), s("attention output", block.attention_out),
+              s(f"{add} 1", block.after_attention)]
+    steps += [s("norm 2", block.ffn[0])] if pre else []
+    return steps + [s("feed-forward hidden", block.ffn[1]), s("feed-forward output", block.ffn_out), s(f"{add} 2", block.out)]
+
+
+def _decoder_layer(prefix, cache, pre) -> list[TraceStep]:
+    add = "add" if pre else "add & norm"
+    t = lambda name, values: TraceStep(f"{prefix} {name}", values[0], "target", None)
+    (sa, _, sa_out, y), (ca, _, ca_out, z), (ffn, _, ffn_out, out) = cache
+    steps = [t("norm 1", sa.x)] if pre else []
+    steps += _heads(prefix, sa, "target", "target", masked=True)
+    steps += [t("concat", sa.concat), t("attention output", sa_out), t(f"{add} 1", y)]
+    steps += [t("norm 3", ca.x)] if pre else []
+    steps += _heads(f"{prefix} cross", ca, "target", "source", masked=False)
+    steps += [t("cross concat", ca.concat), t("cross-attention output", ca_out), t(f"{add} 3", z)]
+    steps += [t("norm 2", ffn[0])] if pre else []
+    return steps + [t("feed-forward hidden", ffn[1]), t("feed-forward output", ffn_out), t(f"{add} 2", out)]
