@@ -282,3 +282,10 @@ def test_a_run_that_learns_little_says_so(run, tmp_path):
 def test_learned_little_rule():
     assert core.learned_little(3.04, 4000, 29) and not core.learned_little(0.29, 4000, 29)
     assert not core.learned_little(3.3, 99, 29)  # too early to tell
+
+
+def test_a_classifier_is_judged_against_guessing_among_its_labels(run, tmp_path):
+    """ln C, not ln N: an untrained classifier (lr 0) on six intents costs about ln 6 = 1.79."""
+    result = run("transformer", "train", "intents", "--task", "classify", "--out", tmp_path / "c.npz",
+                 "--steps", "100", "--lr", "0")
+    assert result.exit_code == 0 and "ln 6 = 1.79" in result.stderr and "learned little" in result.stderr

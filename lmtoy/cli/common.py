@@ -60,7 +60,8 @@ CorpusArg = Annotated[
     Optional[str],
     typer.Argument(
         help="Corpus: a file, '-' for stdin, or a bundled name (show_me, battery, program_log, "
-        "find_my_files, commands). Omitted: read stdin when it is piped.",
+        "find_my_files, commands; commands_pairs and intents for the transformer's translate and classify "
+        "tasks). Omitted: read stdin when it is piped.",
         show_default=False,
     ),
 ]
@@ -145,9 +146,14 @@ def quoted(value: object, limit: int = 60) -> str:
 
 def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
     """Read the corpus a CORPUS argument names: a path, '-', a bundled name, or piped stdin."""
+    data, name = corpus_bytes(source)
+    return corpus_from(data, name, join_lines, keep_case)
+
+
+def corpus_from(data: bytes, name: str, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
+    """Parse corpus bytes, with the hint for text written without spaces on stderr."""
     from lmtoy.corpus import parse_corpus
 
-    data, name = corpus_bytes(source)
     return _hinted(parse_corpus(data, name=name, join_lines=join_lines, keep_case=keep_case))
 
 

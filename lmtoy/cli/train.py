@@ -19,8 +19,8 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, bad_option, corpus_bytes, handle_errors,
-    load_corpus, quoted,
+    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, bad_option, corpus_bytes, corpus_from,
+    handle_errors, quoted,
 )
 from lmtoy.cli.progress import Bar, Lines, Presses, StopNow, nats, stderr_is_terminal
 from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
@@ -96,8 +96,6 @@ def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bo
     lines (classify), each read from the CORPUS argument."""
     raw, name = corpus_bytes(corpus)
     if task is Task.next_word:
-        from lmtoy.cli.common import _hinted
-        from lmtoy.corpus import parse_corpus
         from lmtoy.pairs import looks_like_pairs
 
         if looks_like_pairs(raw):
@@ -105,7 +103,7 @@ def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bo
 
             note("hint: most lines hold a TAB, as in a pairs corpus (source<TAB>target): to train a translation "
                  "model, add --task translate", style="")
-        return _hinted(parse_corpus(raw, name=name, join_lines=join_lines, keep_case=keep_case))
+        return corpus_from(raw, name, join_lines, keep_case)
     if task is Task.translate:
         from lmtoy.pairs import parse_pairs
 
@@ -254,20 +252,19 @@ def _finish(run: Run, saved: Checkpoints, config, lr: float, n_params: int) -> N
     from lmtoy.cli.common import fail
     from lmtoy.cli.output import note
     from lmtoy.render.transformer import training_summary
-    from lmtoy.transformer.train import AVERAGE_OVER, DIVERGED_FACTOR, diverged, learned_little
+    from lmtoy.transformer.train import AVERAGE_OVER, DIVERGED_FACTOR, choices, diverged, learned_little
 
-    bad = run.done > 0 and diverged(run.average, run.first, config.vocab_size)
+    n = choices(config)  # guessing uniformly among n words (or labels) costs ln n
+    bad = run.done > 0 and diverged(run.average, run.first, n)
     note(training_summary(str(saved.path), run.done, run.average, n_params, run.stopped, bad,
                           min(run.done, AVERAGE_OVER)), style="")  # fmt: skip
     if bad:
-        n = config.vocab_size
         message = (f"training diverged (loss {nats(run.average)} nats, more than {DIVERGED_FACTOR} x the "
                    f"ln {n} = {math.log(n):.2f} nats of guessing uniformly): try a lower --lr (this run: {lr:g})")
         if not run.stopped:
             fail(message)
         note(message)
-    elif learned_little(run.average, run.done, config.vocab_size):
-        n = config.vocab_size
+    elif learned_little(run.average, run.done, n):
         note(f"hint: the loss is still close to the ln {n} = {math.log(n):.2f} nats of guessing uniformly: the "
              f"model has learned little; try a lower --lr (this run: {lr:g}) or more --steps", style="")
     if run.stopped:

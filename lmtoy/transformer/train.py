@@ -66,6 +66,11 @@ class Progress(NamedTuple):
 DIVERGED_FACTOR = 2  # a final loss above twice ln N (and above the first step's) has diverged
 
 
+def choices(config: Config) -> int:
+    """How many outcomes the loss chooses among: the labels (classify) or the words (N)."""
+    return config.n_classes if config.task == "classify" else config.vocab_size
+
+
 def diverged(average_loss: float, first_loss: float, vocab_size: int) -> bool:
     """True when a run ended far worse than guessing: its final ``average_loss`` (nats) is above
     ``DIVERGED_FACTOR`` x ln N, the cost of guessing uniformly among N words, and above
