@@ -215,3 +215,25 @@ def test_save_and_load_a_translate_model(trained, tmp_path):
     np.savez(tmp_path / "damaged.npz", **arrays)
     with pytest.raises(ModelFileError, match="'decoder.layer0.cross.W_v' is missing"):
         load_model(tmp_path / "damaged.npz")
+
+
+def test_the_trace_adds_up_in_pre_norm():
+    """Pre-norm: add 3 = add 1 + the cross-attention output; the trace's cross weights are
+    attention_weights'; the masked scores hide later target words, the encoder's hide nothing."""
+    from lmtoy.transformer.translate import attention_weights, trace
+
+    c = small(norm="pre", n_layers=1)
+    params = init_params(c, np.random.default_rng(0))
+    source, target = np.array([1, 2, 3, 5]), np.array([6, 0, 1])
+    steps = {step.name: step for step in trace(params, c, source, target)}
+    assert {"encoder final norm", "decoder layer 1 norm 3", "final norm"} <= set(steps)
+    np.testing.assert_allclose(steps["decoder layer 1 add 3"].values,
+                               steps["decoder layer 1 add 1"].values + steps["decoder layer 1 cross-attention output"].values,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    cross = steps["decoder layer 1 cross head 2 attention weights"]
+    assert cross.values.shape == (3, 4) and (cross.rows, cross.columns) == ("target", "source")
+    np.testing.assert_allclose(cross.values, attention_weights(params, c, source, target).cross[0, 1], rtol=1e-6)
+    masked = steps["decoder layer 1 head 1 masked scores"].values
+    assert np.isneginf(masked[np.triu_indices(3, 1)]).all() and np.isfinite(np.tril(masked)).all()
+    assert not any("encoder" in name and "masked" in name for name in steps)
+    assert steps["source one-hot"].values.shape == (4, 6) and steps["logits"].values.shape == (3, 7)

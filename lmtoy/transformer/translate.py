@@ -26,6 +26,7 @@ import numpy as np
 from lmtoy.errors import ModelFileError, UsageError
 from lmtoy.transformer import layers
 from lmtoy.transformer.inference import DIVERGED
+from lmtoy.transformer.model import END
 from lmtoy.transformer.seq2seq import decode, encode_source
 
 
@@ -41,7 +42,7 @@ def source_ids(words_ids, end_id: int, context: int) -> np.ndarray:  # (n,) int 
     ids = np.append(np.asarray(words_ids, dtype=np.int64), end_id)
     if len(ids) > context:
         raise UsageError(f"the source has {len(ids) - 1} words; the model reads at most {context - 1} "
-                         f"(its context of {context} positions holds the words and {'<end>'})")
+                         f"(its context of {context} positions holds the words and {END})")
     return ids
 
 
@@ -112,7 +113,7 @@ class Attention(NamedTuple):
 def _forward(params, config, source, target):  # (n_s,), (n_t,) int -> memory, encoder caches, logits, decoder caches
     if len(target) > config.context:
         raise UsageError(f"the target has {len(target) - 1} words; the model reads at most {config.context - 1} "
-                         f"(its context of {config.context} positions holds <end> and the words)")
+                         f"(its context of {config.context} positions holds {END} and the words)")
     with np.errstate(all="ignore"):  # a diverged model is reported by the caller's checks
         memory, encoder = encode_source(params, config, source[None])
         logits, decoder = decode(params, config, memory, target[None])
