@@ -202,7 +202,7 @@ def generate(
 def translate(
     model: ModelPath = ...,
     text: Annotated[str, typer.Argument(help="The source sentence.", show_default=False)] = ...,
-    beam: Annotated[int, typer.Option("--beam", "-k", min=1, max=1000, help="Beam search keeping K hypotheses (1: greedy); the answer has the highest log probability per word, <end> counted.")] = 1,
+    beam: Annotated[int, typer.Option("--beam", "-k", min=1, max=1000, metavar="K", help="Beam search keeping K hypotheses (1: greedy); the answer has the highest log probability per word, <end> counted.")] = 1,
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", min=1, max=100_000, help="Words to produce at most (default: as many as the model's context holds).")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
