@@ -38,7 +38,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from lmtoy.bpe_tokenizer import BYTES, SPLIT, Tokenizer, merge, utf8
 from lmtoy.errors import CorpusError
@@ -150,11 +150,13 @@ class Trainer:
     A chunk is held as a string with one character per token (its code point is the
     token's id), so a merge is ``str.replace(left + right, new)``, which replaces left to
     right without overlap, and a pair is a two-character string, whose order is the
-    tie rule's (left id, then right id). It keeps pair -> count, pair -> the chunks that
-    hold it, and a heap of (-count, pair) whose entries may be stale: an entry is an upper
-    bound of its pair's count (a count that grows is pushed anew; one that shrinks is
-    corrected when its entry comes to the top), so the first entry that matches its
-    count is the winner.
+    tie rule's (left id, then right id). It keeps pair -> count (a pair that has left
+    every chunk may stay with count 0), pair -> the chunks that held it (a chunk may be
+    listed twice, or after the pair left it: it is then skipped), and a heap of
+    (-count, pair) whose entries may be stale. An entry is an upper bound of its pair's
+    count: only new pairs (holding the new token) grow, and they are pushed; a count that
+    shrinks is corrected when its entry comes to the top. So the first entry that
+    matches its pair's count is the winner.
     """
 
     def __init__(self, chunks: ChunkCounts):
@@ -163,11 +165,11 @@ class Trainer:
         self.scale = chunks.scale
         self.merges: list[Pair] = []
         counts: dict[str, int] = defaultdict(int)
-        self.where: dict[str, set[int]] = defaultdict(set)
+        self.where: dict[str, list[int]] = defaultdict(list)
         for j, (word, c) in enumerate(zip(self.words, self.weights)):
             for pair in map(str.__add__, word, word[1:]):
                 counts[pair] += c
-                self.where[pair].add(j)
+                self.where[pair].append(j)
         self.counts = dict(counts)
         self.heap = [(-c, pair) for pair, c in self.counts.items()]
         heapq.heapify(self.heap)
@@ -179,7 +181,7 @@ class Trainer:
         while heap:
             negative, pair = heap[0]
             actual = counts.get(pair)
-            if actual is None or pair == skip:
+            if not actual or pair == skip:
                 heapq.heappop(heap)
             elif actual != -negative:
                 heapq.heapreplace(heap, (-actual, pair))
@@ -189,59 +191,53 @@ class Trainer:
 
     def top(self, n: int) -> list[tuple[Pair, int]]:
         """The ``n`` leading pairs in the order (count down, left id up, right id up)."""
-        found = heapq.nsmallest(n, self.counts.items(), key=lambda item: (-item[1], item[0]))
+        found = heapq.nsmallest(n, ((p, c) for p, c in self.counts.items() if c), key=lambda item: (-item[1], item[0]))
         return [((ord(p[0]), ord(p[1])), c) for p, c in found]
 
     def merge(self, pair: Pair) -> int:
         """Merge ``pair`` in every chunk that holds it; the new id.
 
-        Only the pairs around each occurrence change: with c the chunk's count, each
-        occurrence of ab takes c from ab, from (x, a) before it (unless an occurrence
-        ends there: that pair was counted as the one after it) and from (b, y) after it;
-        each new token t adds c to (x, t) before it and to (t, y) after it (unless y is
-        another t: that pair is the next one's 'before').
+        Only the pairs around each occurrence change. With c the chunk's count, each
+        occurrence of ab takes c from (x, a) before it (unless an occurrence ends there:
+        that pair is the earlier one's 'after') and from (b, y) after it, and ab itself
+        goes; each new token t adds c to (x, t) before it and to (t, y) after it (unless
+        y is another t: that pair is the next one's 'before').
         """
         new = BYTES + len(self.merges)
         self.merges.append(pair)
         ab, t = chr(pair[0]) + chr(pair[1]), chr(new)
         a, b = ab
         words, weights, where, counts = self.words, self.weights, self.where, self.counts
-        delta: dict[str, int] = defaultdict(int)
+        fresh: dict[str, int] = defaultdict(int)  # the new pairs, all holding t
         for j in where.pop(ab):
             old = words[j]
             i = old.find(ab)
             if i < 0:
-                continue  # the pair left this chunk in an earlier merge
+                continue  # listed twice, or the pair left this chunk in an earlier merge
             c, n, end = weights[j], len(old), -1
             while i >= 0:
-                delta[ab] -= c
                 if 0 < i != end:
-                    delta[old[i - 1] + a] -= c
+                    counts[old[i - 1] + a] -= c
                 if i + 2 < n:
-                    delta[b + old[i + 2]] -= c
+                    counts[b + old[i + 2]] -= c
                 end = i + 2
                 i = old.find(ab, end)
             word = words[j] = old.replace(ab, t)
             k, n = word.find(t), len(word)
             while k >= 0:
-                if k > 0:
+                if k:
                     p = word[k - 1] + t
-                    delta[p] += c
-                    where[p].add(j)
+                    fresh[p] += c
+                    where[p].append(j)
                 if k + 1 < n and word[k + 1] != t:
                     p = t + word[k + 1]
-                    delta[p] += c
-                    where[p].add(j)
+                    fresh[p] += c
+                    where[p].append(j)
                 k = word.find(t, k + 1)
-        for p, d in delta.items():
-            if d:
-                count = counts.get(p, 0) + d
-                if count:
-                    counts[p] = count
-                    if d > 0:
-                        heapq.heappush(self.heap, (-count, p))
-                else:
-                    del counts[p]
+        del counts[ab]
+        for p, c in fresh.items():
+            counts[p] = c
+            heapq.heappush(self.heap, (-c, p))
         return new
 
     def run(self, n_merges: int, top: int = 0, steps: range | None = None) -> Iterator[Merge]:
@@ -260,13 +256,19 @@ class Trainer:
             yield Merge(k, pair, count, runner_up, leading)
 
 
-def train(chunks: ChunkCounts, vocab_size: int, split: bool = True) -> tuple[Tokenizer, list[Merge]]:
+def train(chunks: ChunkCounts, vocab_size: int, split: bool = True, progress: Callable[[Merge], None] | None = None,
+          top: int = 0, steps: range | None = None) -> tuple[Tokenizer, list[Merge]]:
     """Train to ``vocab_size`` ids (256: bytes only); the tokenizer and every step.
-    CorpusError when there are no chunks."""
+    ``progress(merge)`` is called after each merge; ``top`` and ``steps`` as in
+    ``Trainer.run``. CorpusError when there are no chunks."""
     if not chunks.counts:
         raise CorpusError("no text to train on (the corpus is empty, has only comments, or every line weighs 0)")
-    steps = list(Trainer(chunks).run(vocab_size - BYTES))
-    return Tokenizer(tuple(m.pair for m in steps), SPLIT if split else None), steps
+    done = []
+    for m in Trainer(chunks).run(vocab_size - BYTES, top, steps):
+        done.append(m)
+        if progress is not None:
+            progress(m)
+    return Tokenizer(tuple(m.pair for m in done), SPLIT if split else None), done
 
 
 class Step(NamedTuple):

@@ -35,6 +35,7 @@ COMMANDS = {
     "softmax": ("lmtoy.cli.selfattend", "The softmax step by step: the vector, e^x, the sum, the result and the Jacobian (section 9)."),
     "selfattend": ("lmtoy.cli.selfattend", "Basic self-attention (Bloem), no parameters: X, the scores X X^T, the weights and Y = W X (section 10)."),
     "transformer": ("lmtoy.cli.transformer", "A tiny NumPy transformer: train it on a corpus, then predict, generate and look inside (sections 9-11)."),
+    "bpe": ("lmtoy.cli.bpe", "Byte pair encoding: train a tokenizer on a corpus, replay its merges, encode and decode text (section 12)."),
     "tour": ("lmtoy.cli.tour", "A tour of the worked examples: each step captioned, with the command it runs."),
 }  # fmt: skip
 
