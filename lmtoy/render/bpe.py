@@ -21,6 +21,7 @@ from lmtoy.render.views import View
 BOXES = ("#56B4E9", "#E69F00", "#009E73", "#F0E442", "#CC79A7")  # Okabe-Ito: colour-blind safe, black text
 TOP_SHOWN = 5
 LABEL_WIDTH = 24  # a token label in a table cell is cut to this many characters
+MAX_BOXES = 500  # tokens drawn as boxes by encode and decode (json and csv hold all)
 
 
 def weighted(count: int, scale: int) -> int | float:
@@ -190,7 +191,9 @@ def tokens_view(tokenizer: Tokenizer, ids: list[int], text: str | None = None, m
     decoded = data.decode("utf-8", errors="replace") if text is None else text
     title = (f"{len(data):,} bytes -> {len(ids):,} tokens" if text is not None
              else f"{len(ids):,} tokens -> {len(data):,} bytes")
-    parts: list = [Text(title, style="bold"), boxes([labels[i] for i in ids])]
+    parts: list = [Text(title, style="bold"), boxes([labels[i] for i in ids[:MAX_BOXES]])]
+    if len(ids) > MAX_BOXES:
+        parts.append(Text(f"… the first {MAX_BOXES} of {len(ids):,} tokens as boxes", style="dim"))
     if text is None:
         parts.append(Text.assemble(("text: ", "bold"), decoded))
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False, header_style="bold")
