@@ -82,7 +82,7 @@ def count_chunks(sentences: Iterable[tuple[str, float]], split: bool = True, kee
     Sentences of one weight are joined and counted word by word: a chunk never crosses a
     space except as its leading one, so the chunks of a sentence are those of its first
     word and of ' ' + each later word, and only distinct words meet the regex.
-    Example: [("the cat. ", 1.0)], split -> {"the": 1, " cat": 1, ".": 1}.
+    Example: [("The cat, the  hat", 1.0)], split -> {"the": 1, " cat": 1, ",": 1, " the": 1, " hat": 1}.
     """
     groups: dict[float, list[str]] = {}
     for text, weight in sentences:
