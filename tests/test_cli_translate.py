@@ -42,6 +42,10 @@ def next_word_model(tmp_path_factory):
 
 
 def test_translate_greedy(run, model):
+    """REQUEST is not one of the 300 training pairs: the model learned the word order."""
+    from lmtoy.corpus import BUNDLED
+
+    assert f"\n{REQUEST}\t" not in (BUNDLED / "commands_pairs.txt").read_text()
     result = run("transformer", "translate", "--model", model, REQUEST, "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
