@@ -66,7 +66,7 @@ def exact_weights(weights: Iterable[float]) -> tuple[dict[float, int], int]:
 class ChunkCounts:
     """Distinct chunks with their weighted counts.
 
-    counts : chunk text -> count x ``scale`` (an exact integer), in order of first appearance
+    counts : chunk text -> count x ``scale`` (an exact integer)
     scale : divide a count by it for the weighted count
     sentences : the sentences (non-blank texts) read
     """
