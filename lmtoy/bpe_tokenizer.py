@@ -82,8 +82,8 @@ def utf8(text: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise CorpusError(f"the text holds U+{ord(error.object[error.start]):04X}, a lone surrogate, "
-                          "which is not a character UTF-8 can encode") from None
+        raise CorpusError(f"the text holds U+{ord(error.object[error.start]):04X}, a lone surrogate (from bytes "
+                          "that are not UTF-8?), which UTF-8 cannot encode") from None
 
 
 @dataclass(frozen=True)
