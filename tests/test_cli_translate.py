@@ -97,6 +97,10 @@ def test_attention_with_a_given_target_and_one_head(run, run_json, model):
     assert names == {f"{part} layer 1 head {h}" for part in ("encoder", "decoder", "cross") for h in (1, 2)}
     table = run("transformer", "attention", "--model", model, "--source", "show my files")
     assert "Cross-attention" in table.stdout and max(map(len, table.stdout.splitlines())) <= 80
+    markdown = run("transformer", "attention", "--model", model, "--source", "show my files", "--head", "1",
+                   "--format", "markdown")
+    assert [line for line in markdown.stdout.splitlines() if line.startswith("###")] == [
+        "### encoder layer 1, head 1", "### decoder layer 1, head 1", "### cross layer 1, head 1"]
 
 
 def test_trace_walks_the_encoder_then_the_decoder(run_json, model):

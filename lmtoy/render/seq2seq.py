@@ -36,7 +36,8 @@ def translation_view(source: list[str], translation: list[str], score: float, st
     payload = {"source": source, "translation": translation, "score": score, "stopped": stopped}
     row = TextTable(["source", "translation", "score", "stopped"],
                     [[" ".join(source), " ".join(translation), repr(score), stopped or ""]])
-    return View(parts, lambda: payload, messages=[f"stopped: {stopped}"] if stopped else [], tables=[("translation", row)])
+    messages = [f"stopped: {stopped}"] if stopped else []
+    return View(parts, lambda: payload, messages=messages, tables=[("translation", row)])
 
 
 def _grid(weights: np.ndarray, rows: list[str], columns: list[str], title: str) -> Grid:
@@ -63,15 +64,17 @@ def attention_view(seen_source: list[str], seen_target: list[str], weights, enco
     ]  # fmt: skip
     parts, tables = [], []
     for name, stack, array, rows, columns, caption in sections:
-        grids = [(f"{name} layer {l + 1} head {h + 1}", _grid(array[l, h], rows, columns, f"layer {l + 1}, head {h + 1}"))
+        grids = [(f"{name} layer {l + 1} head {h + 1}",
+                  _grid(array[l, h], rows, columns, f"{name} layer {l + 1}, head {h + 1}"))
                  for l in stack for h in heads]  # fmt: skip
         parts += [Text(caption, style="bold"), _side_by_side([g for _, g in grids], width)]
         tables += grids
     pick = lambda array, stack: array[np.ix_(stack, heads)]
-    payload = {"source": seen_source[:-1], "target": seen_target[1:], "seen": {"source": seen_source, "target": seen_target},
-               "layers": {"encoder": [l + 1 for l in encoder_layers], "decoder": [l + 1 for l in decoder_layers]},
-               "heads": [h + 1 for h in heads], "encoder": pick(weights.encoder, encoder_layers),
-               "decoder": pick(weights.decoder, decoder_layers), "cross": pick(weights.cross, decoder_layers)}  # fmt: skip
+    payload = _sides(seen_source, seen_target) | {
+        "layers": {"encoder": [l + 1 for l in encoder_layers], "decoder": [l + 1 for l in decoder_layers]},
+        "heads": [h + 1 for h in heads], "encoder": pick(weights.encoder, encoder_layers),
+        "decoder": pick(weights.decoder, decoder_layers), "cross": pick(weights.cross, decoder_layers),
+    }
     return View(parts, lambda: payload, tables=tables)
 
 
@@ -95,10 +98,16 @@ def trace_view(seen_source: list[str], seen_target: list[str], vocabularies: dic
                        hide_zeros=over_words, row_header=f"{step.rows} word", keep_order=not over_words)
         parts.append(grid)
         tables.append((step.name, grid))
-    payload = {"source": seen_source[:-1], "target": seen_target[1:], "seen": {"source": seen_source, "target": seen_target},
-               "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
-               "steps": [{"name": s.name, "shape": list(np.shape(s.values)), "values": s.values} for s in steps]}  # fmt: skip
+    payload = _sides(seen_source, seen_target) | {
+        "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
+        "steps": [{"name": s.name, "shape": list(np.shape(s.values)), "values": s.values} for s in steps],
+    }
     return View(parts, lambda: payload, tables=tables)
+
+
+def _sides(seen_source: list[str], seen_target: list[str]) -> dict:
+    """JSON "source" and "target" (the words, no <end>) and "seen": what each side read."""
+    return {"source": seen_source[:-1], "target": seen_target[1:], "seen": {"source": seen_source, "target": seen_target}}
 
 
 SHAPES_TITLE = "Shapes (section 10), this encoder-decoder beside the paper's"

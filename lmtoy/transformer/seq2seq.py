@@ -38,7 +38,7 @@ from lmtoy.transformer import layers
 from lmtoy.transformer.model import (
     Config, block_numbers, block_shapes, de_embedding, encode, encode_backward, init_params, position_table,
 )
-from lmtoy.transformer.pair_batches import PairBatch, PairBatches, setup  # noqa: F401  (train.setup calls seq2seq.setup)
+from lmtoy.transformer.pair_batches import PairBatch, PairBatches, setup  # noqa: F401  (train.setup calls it here)
 
 CROSS = ("cross.W_q", "cross.W_k", "cross.W_v", "cross.W_o", "norm3.gain", "norm3.bias")
 

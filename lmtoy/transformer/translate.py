@@ -124,8 +124,8 @@ def attention_weights(params, config, source, target) -> Attention:
     """The attention weights of source ids (words then END) and decoder ids (END then words)."""
     memory, (_, _, (blocks, _)), logits, (_, _, caches, _, _) = _forward(params, config, source, target)
     stack = lambda arrays: np.stack([a[0] for a in arrays]).astype(np.float64)
-    weights = Attention(stack([b.attention.weights for b in blocks]), stack([c.self_attention[0].weights for c in caches]),
-                        stack([c.cross[0].weights for c in caches]))  # fmt: skip
+    weights = Attention(stack([b.attention.weights for b in blocks]),
+                        stack([c.self_attention[0].weights for c in caches]), stack([c.cross[0].weights for c in caches]))
     _checked(memory, logits, *weights)
     return weights
 
@@ -192,7 +192,8 @@ def _heads(prefix, a, queries, keys, masked) -> list[TraceStep]:
     for j in range(a.q.shape[1]):
         head = f"{prefix} head {j + 1}"
         steps += [TraceStep(f"{head} Q", a.q[0, j], queries, None), TraceStep(f"{head} K", a.k[0, j], keys, None),
-                  TraceStep(f"{head} V", a.v[0, j], keys, None), TraceStep(f"{head} scores", scores[0, j], queries, keys)]
+                  TraceStep(f"{head} V", a.v[0, j], keys, None),
+                  TraceStep(f"{head} scores", scores[0, j], queries, keys)]
         if masked:
             steps.append(TraceStep(f"{head} masked scores", scores[0, j] + layers.causal_mask(scores.shape[-1]),
                                    queries, keys))  # fmt: skip
@@ -209,7 +210,8 @@ def _encoder_block(prefix, block, pre) -> list[TraceStep]:
     steps += [s("concat", block.attention.concat), s("attention output", block.attention_out),
               s(f"{add} 1", block.after_attention)]
     steps += [s("norm 2", block.ffn[0])] if pre else []
-    return steps + [s("feed-forward hidden", block.ffn[1]), s("feed-forward output", block.ffn_out), s(f"{add} 2", block.out)]
+    return steps + [s("feed-forward hidden", block.ffn[1]), s("feed-forward output", block.ffn_out),
+                    s(f"{add} 2", block.out)]
 
 
 def _decoder_layer(prefix, cache, pre) -> list[TraceStep]:
