@@ -14,7 +14,8 @@ def test_tour_runs_every_step(run):
     out = plain(result.stdout)
     for step in STEPS:
         assert step.section in out
-    for figure in ("-> [2, 3, 1]", "down 0.995", "'ran' attends to: battery, program, ran", "photos please"):
+    for figure in ("-> [2, 3, 1]", "down 0.995", "'ran' attends to: battery, program, ran", "photos please",
+                   "arkivo la en dosi velo mia mi vido pu", "label: battery", "e/(e + 8) = 0.2536"):
         assert figure in out, figure
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 

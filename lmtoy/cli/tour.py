@@ -25,7 +25,7 @@ from lmtoy.errors import LmtoyError, UsageError
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
-MODEL = "model.npz"  # the file the transformer steps train and read
+MODELS = ("model.npz", "pairs.npz", "intents.npz")  # the files the transformer steps train and read
 PROGRAM = "check the program log and find out whether it ran"
 BATTERY = "check the battery log and find out whether it ran"
 
@@ -92,6 +92,21 @@ STEPS = [
          "under a second.", "lmtoy transformer train program_log --out model.npz"),
     Step("10. Shapes", "Every matrix of the model beside the paper's sizes. N is 14: the 13 words and <end>, "
          "which ends each sentence.", f"lmtoy transformer trace --model model.npz --prompt '{BATTERY}' --shapes"),
+    Step("10. The encoder and cross-attention", "The rest of Figure 1: an encoder (self-attention without the mask) "
+         "reads a request; each decoder layer's cross-attention takes Q from the decoder and K, V from the encoder's "
+         "output. 300 requests and a made-up language with another word order, in about a second.",
+         "lmtoy transformer train commands_pairs --task translate --out pairs.npz --steps 1000 --batch 32"),
+    Step("10. Translation", "A request the training file does not hold, translated greedily word by word.",
+         "lmtoy transformer translate --model pairs.npz 'show me my old files in the archive please'"),
+    Step("10. Cross-attention, learned", "Each target word looks back at the source word it translates: the "
+         "word order is reversed ('show me my files' is 'dosi mia mi vido', files my me show), which only "
+         "cross-attention can learn.",
+         "lmtoy transformer attention --model pairs.npz --source 'show me my files' --layer 1 --head 1"),
+    Step("10. Classification (Bloem)", "The encoder alone, its outputs averaged over positions, a linear map to six "
+         "intents and a softmax: 300 labelled requests, 100% right after 600 steps.",
+         "lmtoy transformer train intents --task classify --steps 600 --out intents.npz"),
+    Step("10. Classification (Bloem)", "One request the model has not seen, and the probability of each intent.",
+         "lmtoy transformer classify --model intents.npz 'is the battery charging'"),
     Step("11. Learned, not counted", "After the battery prompt the model predicts 'down'...",
          f"lmtoy transformer predict --model model.npz --prompt '{BATTERY}' --top 4"),
     Step("11. Learned, not counted", "...and after the program prompt, 'please'.",
@@ -153,7 +168,7 @@ def tour(
             _run(steps, pause)
         finally:
             os.chdir(here)
-    if any(MODEL in s.command for s in steps):
+    if any(model in s.command for s in steps for model in MODELS):
         note("the model was trained in a scratch folder, now removed; 'lmtoy tour --keep DIR' keeps it")
 
 
@@ -209,13 +224,17 @@ def _captured(command: str) -> str:
 
 
 def _kept(steps: list[Step], folder: Path) -> list[Step]:
-    """The steps with the model kept at FOLDER/model.npz, written out in every command."""
+    """The steps with the models kept in FOLDER (FOLDER/model.npz, ...), written out in every command."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"--keep: cannot make the folder '{folder}' ({error.strerror})") from None
-    path = shlex.quote(str(folder / MODEL))
-    return [s._replace(command=s.command.replace(f" {MODEL}", f" {path}")) for s in steps]
+    def kept(command: str) -> str:
+        for model in MODELS:
+            command = command.replace(f" {model}", f" {shlex.quote(str(folder / model))}")
+        return command
+
+    return [s._replace(command=kept(s.command)) for s in steps]
 
 
 def _listing(steps: list[Step]):
@@ -246,7 +265,10 @@ def _wait(prompt: str = "Press Enter for the next step... ") -> bool:
 
 
 def _with_model(steps: list[Step]) -> list[Step]:
-    """The steps, preceded by the training step when they use model.npz without it."""
-    uses = any(f"--model {MODEL}" in s.command for s in steps)
-    trains = any(f"--out {MODEL}" in s.command for s in steps)
-    return ([s for s in STEPS if f"--out {MODEL}" in s.command] if uses and not trains else []) + steps
+    """The steps, preceded by the training step of each model file they use without training it."""
+    first = []
+    for model in MODELS:
+        uses = any(f"--model {model}" in s.command for s in steps)
+        if uses and not any(f"--out {model}" in s.command for s in steps):
+            first += [s for s in STEPS if f"--out {model}" in s.command]
+    return first + steps
