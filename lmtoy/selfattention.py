@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lmtoy.errors import UsageError
 from lmtoy.transformer.layers import causal_mask, softmax
 
 
@@ -108,7 +109,12 @@ def softmax_steps(x, temperature: float = 1.0) -> SoftmaxSteps:  # (m,) -> steps
     s = [0.0900, 0.2447, 0.6652] (the same as e^x / sum e^x = [2.718, 7.389, 20.09] / 30.19).
     """
     x = np.asarray(x, dtype=np.float64)  # (m,)
-    z = x / temperature
+    with np.errstate(over="ignore", under="ignore"):
+        z = x / temperature
+    if not np.isfinite(z).all():
+        raise UsageError(f"x / T overflows (T = {temperature:g}): use a larger --temperature or smaller numbers")
+    if temperature < 1e-300 or not np.isfinite(1 / temperature):
+        raise UsageError(f"a temperature of {temperature:g} is too small to divide by: use a larger --temperature")
     shift = float(z.max())
     exp = np.exp(z - shift)
     total = float(exp.sum())

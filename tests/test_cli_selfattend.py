@@ -207,3 +207,10 @@ def test_softmax_huge_values_stay_finite(run_json, run):
 def test_softmax_bad_input_exits_2(run, args, message):
     result = run("softmax", *args)
     assert result.exit_code == 2 and message in plain(result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("args", [["1e308", "-1e308", "--temperature", "1e-300"],
+                                  ["1e308", "1e308", "--temperature", "0.1"], ["1", "2", "--temperature", "1e-320"]])
+def test_softmax_refuses_inputs_that_overflow(run, args):
+    result = run("softmax", *args)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr and "temperature" in result.stderr

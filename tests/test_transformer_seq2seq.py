@@ -237,3 +237,11 @@ def test_the_trace_adds_up_in_pre_norm():
     assert np.isneginf(masked[np.triu_indices(3, 1)]).all() and np.isfinite(np.tril(masked)).all()
     assert not any("encoder" in name and "masked" in name for name in steps)
     assert steps["source one-hot"].values.shape == (4, 6) and steps["logits"].values.shape == (3, 7)
+
+
+def test_beam_search_refuses_zero_steps():
+    from lmtoy.errors import UsageError
+    from lmtoy.transformer.translate import beam_search
+
+    with pytest.raises(UsageError, match="at least 1 step"):
+        beam_search({}, None, np.array([0]), end_id=0, steps=0)

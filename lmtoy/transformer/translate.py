@@ -75,6 +75,8 @@ def beam_search(params, config, source, end_id: int, width: int = 1, steps: int 
     ``steps`` words (None: as many as the context allows). See the module docstring."""
     if width < 1:
         raise UsageError(f"the beam width must be at least 1, not {width}")
+    if steps is not None and steps < 1:
+        raise UsageError(f"a translation needs at least 1 step, not {steps}")
     limit = config.context if steps is None else min(steps, config.context)
     memory = encoded(params, config, source)
     live, sums, finished = np.full((1, 1), end_id, dtype=np.int64), np.zeros(1), []
