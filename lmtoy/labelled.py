@@ -58,8 +58,10 @@ class Labelled:
 
 
 def parse_labelled(data: str | bytes, *, name: str = "<text>", keep_case: bool = False,
-                   min_labels: int = 2) -> Labelled:
+                   min_labels: int = 2, tokenizer=None) -> Labelled:
     """Parse labelled lines (text or UTF-8 bytes); raises CorpusError naming the line.
+
+    ``tokenizer`` (``lmtoy.tokenizers``; None: words) splits each line's text.
 
     ``min_labels``: how many distinct labels the lines must hold (2 to train a classifier,
     which has nothing to tell apart with one; 1 to evaluate one on a file).
@@ -69,7 +71,7 @@ def parse_labelled(data: str | bytes, *, name: str = "<text>", keep_case: bool =
     kept, names = [], []
     for no, line in enumerate(lines, 1):
         try:
-            parsed = _parse_line(line, no, keep_case)
+            parsed = _parse_line(line, no, keep_case, tokenizer.tokens if tokenizer else tokenize)
         except CorpusError as error:
             raise CorpusError(f"{name}: {error}") from None
         if parsed is not None:
@@ -84,14 +86,15 @@ def parse_labelled(data: str | bytes, *, name: str = "<text>", keep_case: bool =
     if len(labels) < min_labels:
         raise CorpusError(f"{name}: needs at least {_COUNT.get(min_labels, min_labels)} labels to tell apart, but every line is "
                           f"'{LABEL}{labels[0]}'")
-    corpus = parse_corpus("\n".join(rebuilt), name=name, keep_case=keep_case)
+    read = parse_corpus if tokenizer is None else tokenizer.read
+    corpus = read("\n".join(rebuilt), name=name, keep_case=keep_case)
     assert corpus.n_sentences == len(kept), (corpus.n_sentences, len(kept))
     index = {label: i for i, label in enumerate(labels)}
     return Labelled(corpus, labels, np.array([index[n] for n in names], dtype=np.int64),
                     np.array(kept, dtype=np.int64))
 
 
-def _parse_line(line: str, no: int, keep_case: bool) -> tuple[str, str, str] | None:
+def _parse_line(line: str, no: int, keep_case: bool, tokenize=tokenize) -> tuple[str, str, str] | None:
     """(label, weight token, text) of one line; None for a blank line, a comment or a zero weight.
 
     "3x __label__files find my photos" -> ("files", "3x", "find my photos");

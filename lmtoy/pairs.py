@@ -55,15 +55,16 @@ class Pairs:
         return self.source.sentence(i), self.target.sentence(i)
 
 
-def parse_pairs(data: str | bytes, *, name: str = "<text>", keep_case: bool = False) -> Pairs:
-    """Read a pairs corpus (text or UTF-8 bytes); raises CorpusError naming the line."""
+def parse_pairs(data: str | bytes, *, name: str = "<text>", keep_case: bool = False, tokenize=tokenize) -> Pairs:
+    """Read a pairs corpus (text or UTF-8 bytes); raises CorpusError naming the line.
+    ``tokenize(text, keep_case)`` splits each side (``lmtoy.tokenizers``: words by default)."""
     sources, targets, weights, lines = [], [], [], []
     for no, line in enumerate(text_lines(data, name), 1):
         stripped = line.strip()
         if not stripped or stripped[0] == "#":
             continue
         try:
-            pair, weight = _read_line(line.lstrip(" "), no, keep_case)
+            pair, weight = _read_line(line.lstrip(" "), no, keep_case, tokenize)
         except CorpusError as error:
             raise CorpusError(f"{name}: {error}") from None
         if weight > 0:
@@ -77,7 +78,7 @@ def parse_pairs(data: str | bytes, *, name: str = "<text>", keep_case: bool = Fa
     return Pairs(_side(sources, weights, name), _side(targets, weights, name), np.asarray(lines, dtype=np.int64), name)
 
 
-def _read_line(line: str, no: int, keep_case: bool) -> tuple[tuple[list[str], list[str]], float]:
+def _read_line(line: str, no: int, keep_case: bool, tokenize=tokenize) -> tuple[tuple[list[str], list[str]], float]:
     """((source words, target words), weight) of one line that is not blank or a comment.
 
     "3x Hi.\\tSalut !\\tCC-BY" -> (([hi], [salut]), 3.0).

@@ -49,7 +49,7 @@ def test_translate_greedy(run, model):
     result = run("transformer", "translate", "--model", model, REQUEST, "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert list(data) == ["source", "translation", "score", "stopped"]
+    assert list(data) == ["source", "translation", "text", "score", "stopped"]
     assert data["source"] == REQUEST.split() and data["translation"] == TRANSLATION
     assert data["stopped"] == "the model ended the sentence (<end>)" and -0.1 < data["score"] <= 0
     assert result.stderr.strip() == "stopped: the model ended the sentence (<end>)"

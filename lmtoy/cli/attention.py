@@ -9,7 +9,7 @@ import typer
 
 from lmtoy.cli.common import (
     CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
-    Seed, Steps, Temperature, TopK, one_word, quoted, sampler, split_words,
+    Seed, Steps, Temperature, TokenizerOpt, TopK, one_word, quoted, sampler, split_words, tokenizer_from,
 )
 from lmtoy.cli.output import note
 
@@ -23,9 +23,9 @@ MinGain = Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="A 
 IgnoreUnknown = Annotated[bool, typer.Option("--ignore-unknown", help="Skip models: ignore earlier prompt words that are not in the vocabulary.")]
 
 
-def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_ignore: bool = True):
+def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_ignore: bool = True, tok=None):
     """The prompt's words and ids; unknown words are an error (or dropped, except the last)."""
-    words = split_words(prompt, "--prompt", keep_case)
+    words = split_words(prompt, "--prompt", keep_case, tok)
     vocab = corpus.vocabulary
     if not (ignore_unknown and words[-1] in vocab):
         vocab.require(words, " (--ignore-unknown drops earlier ones)" if can_ignore and not ignore_unknown else "")
@@ -36,10 +36,14 @@ def _prompt_ids(corpus, prompt: str, keep_case: bool, ignore_unknown: bool, can_
     return words, vocab.encode(words)
 
 
-def _parse_keep(values: list[str], keep_case: bool) -> list[list[str]]:
+def _parse_keep(values: list[str], keep_case: bool, tok=None) -> list[list[str]]:
+    """'battery,ran' -> [battery, ran]; with chars or a BPE file each side is one token's text."""
     pairs = []
     for value in values:
-        words = split_words(value.replace(",", " "), "--keep", keep_case)
+        if tok is not None and tok.kind != "words":
+            words = [one_word(side, "--keep", keep_case, tok) for side in value.split(",")]
+        else:
+            words = split_words(value.replace(",", " "), "--keep", keep_case)
         if len(words) != 2:
             bad_option(f"{quoted(value)} is not a feature: give 'earlier,recent', e.g. 'battery,ran'", "--keep")
         pairs.append(words)
@@ -58,6 +62,7 @@ def vote(
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -73,8 +78,9 @@ def vote(
 
     if keep and auto_mask:
         bad_option("use --keep or --auto-mask, not both", "--auto-mask")
-    c = load_corpus(corpus, join_lines, keep_case)
-    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
+    tok = tokenizer_from(tokenizer)
+    c = load_corpus(corpus, join_lines, keep_case, tok)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown, tok=tok)
     ladder = Ladder(c, window, min_gain)
     v = attention.vote(ladder.get("skips"), ids)
     if not len(v.rows):
@@ -87,7 +93,7 @@ def vote(
     if auto_mask:
         v = attention.masked(v, attention.auto_mask(v, ladder.get("informative")))
     elif keep:
-        v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case)))
+        v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case, tok)))
     emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask), window), fmt, svg=svg)
 
 
@@ -116,6 +122,7 @@ def attend(
     window: Window = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -124,8 +131,9 @@ def attend(
     from lmtoy.complete import Ladder
     from lmtoy.render.attention import attend_view
 
-    c = load_corpus(corpus, join_lines, keep_case)
-    word = one_word(query, "--query", keep_case)
+    tok = tokenizer_from(tokenizer)
+    c = load_corpus(corpus, join_lines, keep_case, tok)
+    word = one_word(query, "--query", keep_case, tok)
     word_id = c.vocabulary.id(word)
     if len(c.vocabulary) > ATTEND_LIMIT:
         from lmtoy.errors import TooLargeError
@@ -148,6 +156,7 @@ def feedforward(
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -156,8 +165,9 @@ def feedforward(
     from lmtoy.complete import Ladder
     from lmtoy.render.attention import feedforward_view
 
-    c = load_corpus(corpus, join_lines, keep_case)
-    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown)
+    tok = tokenizer_from(tokenizer)
+    c = load_corpus(corpus, join_lines, keep_case, tok)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown, tok=tok)
     ladder = Ladder(c, window, min_gain)
     ff = attention.feed_forward(ladder.get("skips"), int(ids[-1]), ladder.get("informative"))
     emit(feedforward_view(c.vocabulary.words, words, ff, *ff.forward(ids)), fmt, svg=svg)
@@ -187,6 +197,7 @@ def complete(
     ignore_unknown: IgnoreUnknown = False,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -195,9 +206,10 @@ def complete(
     from lmtoy.render.attention import completion_view
 
     rng = sampler(steps, temperature, top_k, seed, sample)
-    c = load_corpus(corpus, join_lines, keep_case)
+    tok = tokenizer_from(tokenizer)
+    c = load_corpus(corpus, join_lines, keep_case, tok)
     skip_model = model in (Model.skips, Model.masked_skips)
-    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model)
+    words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model, tok)
     result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature or 1.0, top_k)
     emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
 
@@ -211,6 +223,7 @@ def compare(
     window: Window = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -219,8 +232,9 @@ def compare(
     from lmtoy.errors import UsageError
     from lmtoy.render.attention import ladder_view
 
-    c = load_corpus(corpus, join_lines, keep_case)
-    words, ids = _prompt_ids(c, prompt, keep_case, False, False)
+    tok = tokenizer_from(tokenizer)
+    c = load_corpus(corpus, join_lines, keep_case, tok)
+    words, ids = _prompt_ids(c, prompt, keep_case, False, False, tok)
     ladder = Ladder(c, window, min_gain)
     results = {}
     for kind in MODELS:

@@ -71,6 +71,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
 Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as an SVG figure.", dir_okay=False)]
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
+TokenizerOpt = Annotated[str, typer.Option("--tokenizer", metavar="words|chars|FILE.json", help="How text becomes tokens: words (the default), chars (each character, a space shown as ␣) or a BPE tokenizer file from 'lmtoy bpe train' (its tokens, labelled as 'bpe encode' shows them, e.g. ␣the).")]
 
 
 MAX_STEPS = 100_000  # words a completion adds at most: a corpus that cycles would go on for ever
@@ -144,16 +145,39 @@ def quoted(value: object, limit: int = 60) -> str:
     return repr(shorten(str(value), limit)) if "'" in str(value) else f"'{shorten(str(value), limit)}'"
 
 
-def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
+def tokenizer_from(value: str):
+    """The tokenizer a --tokenizer value names: words, chars, or a BPE tokenizer file (a
+    missing file is a usage error, exit 2; a file that is not a tokenizer exit 1)."""
+    from lmtoy import tokenizers
+
+    if value in ("words", "chars"):
+        return tokenizers.WORDS if value == "words" else tokenizers.CHARS
+    from lmtoy.bpe_tokenizer import load_tokenizer
+
+    path = Path(value)
+    try:
+        exists = path.is_file()
+    except OSError as error:
+        bad_option(f"{quoted(value)}: {error.strerror or error}", "--tokenizer")
+    if not exists:
+        bad_option(f"{quoted(value)} is not words, chars or a tokenizer file (no such file; write one with: "
+                   f"lmtoy bpe train CORPUS --out {quoted(value)})", "--tokenizer")
+    return tokenizers.Bpe(load_tokenizer(path))
+
+
+def load_corpus(source: str | None, join_lines: bool = False, keep_case: bool = False, tokenizer=None) -> "Corpus":
     """Read the corpus a CORPUS argument names: a path, '-', a bundled name, or piped stdin."""
     data, name = corpus_bytes(source)
-    return corpus_from(data, name, join_lines, keep_case)
+    return corpus_from(data, name, join_lines, keep_case, tokenizer)
 
 
-def corpus_from(data: bytes, name: str, join_lines: bool = False, keep_case: bool = False) -> "Corpus":
-    """Parse corpus bytes, with the hint for text written without spaces on stderr."""
+def corpus_from(data: bytes, name: str, join_lines: bool = False, keep_case: bool = False, tokenizer=None) -> "Corpus":
+    """Parse corpus bytes with ``tokenizer`` (None: words), with the hint for text written
+    without spaces on stderr (words only)."""
     from lmtoy.corpus import parse_corpus
 
+    if tokenizer is not None and tokenizer.kind != "words":
+        return tokenizer.read(data, name=name, join_lines=join_lines, keep_case=keep_case)
     return _hinted(parse_corpus(data, name=name, join_lines=join_lines, keep_case=keep_case))
 
 
@@ -216,21 +240,27 @@ def _hinted(corpus: "Corpus") -> "Corpus":
     return corpus
 
 
-def one_word(text: str, option: str, keep_case: bool = False) -> str:
-    """The single word an option names; none or several is a usage error."""
+def one_word(text: str, option: str, keep_case: bool = False, tokenizer=None) -> str:
+    """The single word an option names; none or several is a usage error. With chars or a
+    BPE file, the one token whose text is ``text`` (a space typed as ' ' or '␣')."""
+    if tokenizer is not None and tokenizer.kind != "words":
+        if not text:
+            bad_option("is empty: name a token", option)
+        return tokenizer.token(text, keep_case)
     words = split_words(text, option, keep_case)
     if len(words) != 1:
         bad_option(f"{quoted(text)} is {len(words)} words; give one", option)
     return words[0]
 
 
-def split_words(text: str, option: str, keep_case: bool = False) -> list[str]:
-    """The words of an option value (tokenized like a corpus); empty is a usage error."""
+def split_words(text: str, option: str, keep_case: bool = False, tokenizer=None) -> list[str]:
+    """The words (tokens) of an option value, tokenized like a corpus (by ``tokenizer``, None:
+    words); empty is a usage error."""
     from lmtoy.corpus import tokenize
 
-    words = tokenize(text, keep_case)
+    words = tokenize(text, keep_case) if tokenizer is None else tokenizer.tokens(text, keep_case)
     if not words:
-        bad_option(f"{quoted(text)} has no words", option)
+        bad_option(f"{quoted(text)} has no {'words' if tokenizer is None or tokenizer.kind == 'words' else 'tokens'}", option)
     return words
 
 

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg,
-    bad_option, emit, handle_errors, load_corpus, one_word, quoted, split_words,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg, TokenizerOpt,
+    bad_option, emit, handle_errors, load_corpus, one_word, quoted, split_words, tokenizer_from,
 )
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
@@ -73,6 +73,7 @@ def first_order_cmd(
     word: Annotated[Optional[str], typer.Option("--word", "-w", help="Show the lookup: one-hot(WORD) times the matrix, and the row it pulls out.")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
@@ -82,10 +83,11 @@ def first_order_cmd(
     from lmtoy.ngrams import first_order, lookup
     from lmtoy.render.counted import lookup_view, model_view
 
-    model = first_order(load_corpus(corpus, join_lines, keep_case))
+    tok = tokenizer_from(tokenizer)
+    model = first_order(load_corpus(corpus, join_lines, keep_case, tok))
     if word is None:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
-    word = one_word(word, "--word", keep_case)
+    word = one_word(word, "--word", keep_case, tok)
     emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows)
 
 
@@ -97,6 +99,7 @@ def second_order_cmd(
     all_rows: Annotated[bool, typer.Option("--all-rows", help=f"Show all N^2 pair rows, unobserved ones zero (N^2 <= {ALL_ROWS_LIMIT:,}).")] = False,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
@@ -108,10 +111,11 @@ def second_order_cmd(
     from lmtoy.ngrams import lookup, second_order
     from lmtoy.render.counted import all_pairs_view, model_view
 
-    model = second_order(load_corpus(corpus, join_lines, keep_case))
+    tok = tokenizer_from(tokenizer)
+    model = second_order(load_corpus(corpus, join_lines, keep_case, tok))
     rows_shown = 40 if max_rows is None else max_rows
     if words is not None:
-        pair = split_words(words, "--words", keep_case)
+        pair = split_words(words, "--words", keep_case, tok)
         if len(pair) != 2:
             bad_option(f"{quoted(words)} is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
         chosen = f"--words '{' '.join(pair)}' picks its row"
@@ -136,6 +140,7 @@ def skips(
     window: Annotated[Optional[int], typer.Option("--window", min=1, max=1_000_000_000, help="A feature reaches at most N words back (long sentences have (L-1)(L-2)/2 features).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
@@ -145,10 +150,11 @@ def skips(
     from lmtoy.ngrams import skips as build_skips
     from lmtoy.render.counted import model_view
 
-    model = build_skips(load_corpus(corpus, join_lines, keep_case), window)
+    tok = tokenizer_from(tokenizer)
+    model = build_skips(load_corpus(corpus, join_lines, keep_case, tok), window)
     if word is None:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
-    recent = one_word(word, "--word", keep_case)
+    recent = one_word(word, "--word", keep_case, tok)
     rows = model.rows_with_recent(model.vocabulary.id(recent))
     if not len(rows):
         from lmtoy.errors import VocabularyError

@@ -19,8 +19,8 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, bad_option, corpus_bytes, corpus_from,
-    handle_errors, quoted,
+    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, TokenizerOpt, bad_option, corpus_bytes,
+    corpus_from, handle_errors, quoted, tokenizer_from,
 )
 from lmtoy.cli.progress import Bar, Lines, Presses, StopNow, nats, stderr_is_terminal
 from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
@@ -54,6 +54,7 @@ def train(
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, max=1024, help="BLAS threads for the matrix multiplications (default: 1 below 10^9 FLOPs a step, else one per core).")] = None,
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
 ):
     """Train a transformer on a corpus by hand-written backprop and Adam; Ctrl-C stops cleanly and keeps a checkpoint."""
     if threads is not None:
@@ -77,7 +78,8 @@ def train(
         sizes |= {"encoder_layers": encoder_layers} | ({"pool": pool.value} if task is Task.classify else {})
     elif encoder_layers is not None:
         bad_option("is for --task translate or classify", "--encoder-layers")
-    plan = setup(task.value, _task_data(task, corpus, join_lines, keep_case), **sizes)
+    tok = tokenizer_from(tokenizer)
+    plan = setup(task.value, _task_data(task, corpus, join_lines, keep_case, tok), **sizes)
     config = plan.config
     _check_size(config, batch)
     rng = np.random.default_rng(seed)
@@ -85,15 +87,17 @@ def train(
     progress = train_steps(params, config, plan.batches, TrainSettings(steps=steps, lr=lr, batch=batch, clip=clip or None),
                            rng)
     saved = Checkpoints(path, lambda to: save_model(to, params, config, plan.vocabulary, keep_case, only_over_models=True,
-                                                    source_vocabulary=plan.source_vocabulary, labels=plan.labels))
+                                                    source_vocabulary=plan.source_vocabulary, labels=plan.labels,
+                                                    tokenizer=tok))
     with Presses() as presses, _blas_threads(_threads_wanted(threads, config, batch)):
         run = _run(progress, steps, saved, checkpoint_every, presses)
         _finish(run, saved, config, lr, sum(p.size for p in params.values()))
 
 
-def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bool):
+def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bool, tok=None):
     """What a task trains on: a corpus (next-word), sentence pairs (translate) or labelled
-    lines (classify), each read from the CORPUS argument."""
+    lines (classify), each read from the CORPUS argument and split by ``tok`` (None: words;
+    pairs: each side, labelled lines: the text)."""
     raw, name = corpus_bytes(corpus)
     if task is Task.next_word:
         from lmtoy.pairs import looks_like_pairs
@@ -103,14 +107,14 @@ def _task_data(task: "Task", corpus: str | None, join_lines: bool, keep_case: bo
 
             note("hint: most lines hold a TAB, as in a pairs corpus (source<TAB>target): to train a translation "
                  "model, add --task translate", style="")
-        return corpus_from(raw, name, join_lines, keep_case)
+        return corpus_from(raw, name, join_lines, keep_case, tok)
     if task is Task.translate:
-        from lmtoy.pairs import parse_pairs
+        from lmtoy.pairs import parse_pairs, tokenize
 
-        return parse_pairs(raw, name=name, keep_case=keep_case)
+        return parse_pairs(raw, name=name, keep_case=keep_case, tokenize=tok.tokens if tok else tokenize)
     from lmtoy.labelled import parse_labelled
 
-    return parse_labelled(raw, name=name, keep_case=keep_case)
+    return parse_labelled(raw, name=name, keep_case=keep_case, tokenizer=tok)
 
 
 def _check_out(text: str) -> Path:

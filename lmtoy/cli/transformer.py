@@ -71,7 +71,7 @@ def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = Tr
     from lmtoy.errors import UsageError
     from lmtoy.transformer import END
 
-    words = split_words(prompt, "--prompt", saved.keep_case)
+    words = split_words(prompt, "--prompt", saved.keep_case, saved.tokenizer)
     vocab = Vocabulary(tuple(saved.vocabulary))
     vocab.require(words)
     context = saved.config.context
@@ -110,7 +110,7 @@ def _source(saved, text: str, option: str):
     from lmtoy.transformer import END
     from lmtoy.transformer.translate import source_ids
 
-    words = split_words(text, option, saved.keep_case)
+    words = split_words(text, option, saved.keep_case, saved.tokenizer)
     Vocabulary(tuple(w for w in saved.source_vocabulary if w != END)).require(words)
     ids = Vocabulary(saved.source_vocabulary).encode(words)
     return words, source_ids(ids, saved.source_vocabulary.index(END), saved.config.context)
@@ -136,7 +136,7 @@ def _sides(saved, prompt, source: str | None, target: str | None, next_word_only
         ids = greedy(saved.params, saved.config, source_ids, end).ids[: saved.config.context - 1]
         target_words = [saved.vocabulary[i] for i in ids]
     else:
-        target_words = split_words(target, "--target", saved.keep_case)
+        target_words = split_words(target, "--target", saved.keep_case, saved.tokenizer)
         Vocabulary(tuple(w for w in saved.vocabulary if w != END)).require(target_words)
     target_ids = np.array([end] + [saved.vocabulary.index(w) for w in target_words], dtype=np.int64)
     return Sides(words + [END], [END] + target_words, source_ids, target_ids)
@@ -194,7 +194,7 @@ def generate(
     read = _prompt(saved, prompt, strict, mid_sentence, cut=False)
     new = generate_ids(saved.params, saved.config, read.ids, steps, rng, temperature or 1.0, top_k, greedy=rng is None,
                        end_id=saved.vocabulary.index(END))
-    emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END), fmt, svg=svg)
+    emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END, saved.tokenizer.text), fmt, svg=svg)
 
 
 @transformer_app.command()
@@ -216,7 +216,8 @@ def translate(
     words, source = _source(saved, text, "TEXT")
     result = beam_search(saved.params, saved.config, source, saved.vocabulary.index(END), beam, steps)
     stopped = stopped_text(result.stopped, saved.config.context)
-    emit(translation_view(words, [saved.vocabulary[i] for i in result.ids], result.score, stopped), fmt, svg=svg)
+    translation = [saved.vocabulary[i] for i in result.ids]
+    emit(translation_view(words, translation, result.score, stopped, saved.tokenizer.text), fmt, svg=svg)
 
 
 def _translate_attention(saved, sides: Sides, layer: int | None, head: int | None):
@@ -328,7 +329,7 @@ def backward(
     for value, limit, name in ((layer, c.n_layers, "--layer"), (head, c.n_heads, "--head")):
         if value > limit:
             bad_option(f"{value} is more than the model's {limit}", name)
-    require_fit(len(split_words(prompt, "--prompt", saved.keep_case)), c.context)  # before _prompt cuts it
+    require_fit(len(split_words(prompt, "--prompt", saved.keep_case, saved.tokenizer)), c.context)  # before _prompt cuts it
     read = _prompt(saved, prompt, strict=True, mid_sentence=False)  # seen: <end> w_1..w_n
     walk = backward_walk(saved.params, c, read.ids[1:], saved.vocabulary.index(END), layer - 1, head - 1)
     emit(backward_view(read.words, read.seen, layer, head, walk, c.norm), fmt, svg=svg)
@@ -363,7 +364,7 @@ def _classification(saved, text: str):
     from lmtoy.render.classifier import classify_view
     from lmtoy.transformer.classifier import probabilities
 
-    words = _first_window(split_words(text, "TEXT", saved.keep_case), saved.config.context, "the text")
+    words = _first_window(split_words(text, "TEXT", saved.keep_case, saved.tokenizer), saved.config.context, "the text")
     vocabulary = Vocabulary(tuple(saved.vocabulary))
     vocabulary.require(words)
     return classify_view(words, saved.labels, probabilities(saved.params, saved.config, vocabulary.encode(words)))
@@ -382,7 +383,7 @@ def _evaluation(saved, source: str):
     except typer.BadParameter as error:
         error.param_hint = "--eval"
         raise
-    labelled = parse_labelled(raw, name=name, keep_case=saved.keep_case, min_labels=1)
+    labelled = parse_labelled(raw, name=name, keep_case=saved.keep_case, min_labels=1, tokenizer=saved.tokenizer)
     texts, label_ids = encode_labelled(labelled, Vocabulary(tuple(saved.vocabulary)), saved.labels)
     context, longer = saved.config.context, sum(len(t) > saved.config.context for t in texts)
     if longer:

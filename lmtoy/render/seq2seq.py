@@ -23,17 +23,20 @@ def stopped_text(reason: str, context: int) -> str | None:
     return STOPPED.get(reason, f"the decoder read its whole context of {context} positions")
 
 
-def translation_view(source: list[str], translation: list[str], score: float, stopped: str | None) -> View:
+def translation_view(source: list[str], translation: list[str], score: float, stopped: str | None,
+                     decode=" ".join) -> View:
     """A translation: the source and the words the model produced (``<end>`` left out), with
-    its length-normalised log probability. JSON {"source", "translation", "score", "stopped"}."""
+    its length-normalised log probability; ``decode`` (the model's tokenizer) makes the shown
+    text. JSON {"source", "translation", "text", "score", "stopped"}."""
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    table.add_row("source", Text(" ".join(source)))
-    table.add_row("translation", Text(" ".join(translation), style="bold green"))
+    table.add_row("source", Text(decode(source)))
+    table.add_row("translation", Text(decode(translation), style="bold green"))
     table.add_row("score", Text(f"{score:.4g}  (mean log probability per word, {END} counted)", style="dim"))
     parts = [table]
-    payload = {"source": source, "translation": translation, "score": score, "stopped": stopped}
+    payload = {"source": source, "translation": translation, "text": decode(translation), "score": score,
+               "stopped": stopped}
     row = TextTable(["source", "translation", "score", "stopped"],
                     [[" ".join(source), " ".join(translation), repr(score), stopped or ""]])
     messages = [f"stopped: {stopped}"] if stopped else []

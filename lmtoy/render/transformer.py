@@ -26,14 +26,18 @@ def predict_view(prompt: list[str], words: tuple[str, ...], p: np.ndarray, top: 
     return View([grid], lambda: payload, main=Grid.of(p[None, :], ["P(next)"], list(words)))
 
 
-def generation_view(prompt: list[str], generated: list[str], end: str) -> View:
+def generation_view(prompt: list[str], generated: list[str], end: str, decode=" ".join) -> View:
     """The prompt and the words the model added. The end token ends the sentence: it is not
-    shown, and "stopped" (JSON; a message on stderr) says so; null when every step ran."""
+    shown, and "stopped" (JSON; a message on stderr) says so; null when every step ran.
+    ``decode`` turns tokens into text (the model's tokenizer): the table shows the text, the
+    added part in bold green, and JSON "text" holds it; "generated" stays the token list."""
     ended = bool(generated) and generated[-1] == end
     shown = generated[:-1] if ended else generated
     stopped = f"the model ended the sentence ({end})" if ended else None
-    parts = [Text.assemble(" ".join(prompt), (" " + " ".join(shown) if shown else "", "bold green"))]
-    payload = {"prompt": prompt, "generated": shown, "stopped": stopped}
+    start, text = decode(prompt), decode(prompt + shown)
+    added = text[len(start):] if text.startswith(start) else " " + decode(shown)
+    parts = [Text.assemble(start, (added, "bold green"))]
+    payload = {"prompt": prompt, "generated": shown, "text": text, "stopped": stopped}
     row = TextTable(["prompt", "generated", "stopped"], [[" ".join(prompt), " ".join(shown), stopped or ""]])
     return View(parts, lambda: payload, messages=[f"stopped: {stopped}"] if stopped else [],
                 tables=[("generation", row)])

@@ -9,6 +9,8 @@ are read alike):
 - ``keep_case``: a bool, True when the corpus was read with --keep-case (prompts keep case too);
 - ``source_vocabulary``: (N_src,) unicode array, the source side's words then "<end>" (translate only);
 - ``labels``: (C,) unicode array, the class names in id order (classify only);
+- ``tokenizer``: a JSON string, how text became tokens (``lmtoy.tokenizers``): {"kind": "words"},
+  {"kind": "chars"} or a BPE tokenizer file's content; a file without it was read as words;
 - every weight under its ``model.param_shapes`` name, float32 as trained, e.g.
   ``embedding`` (N, d_model), ``layer0.W_q`` (h, d_model, d_k), ``de_embedding`` (d_model, N).
 
@@ -27,12 +29,13 @@ import numpy as np
 
 from lmtoy.errors import LmtoyError, ModelFileError, OutputFileError
 from lmtoy.files import NAME_MAX, fit_name, write_with
+from lmtoy.tokenizers import WORDS, Words, loads as load_tokenizer
 from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count, param_shapes
 
 FORMAT = "lmtoy-transformer"
 FORMAT_VERSION = 2
 READS = ("1", "2")  # the versions this lmtoy reads
-_META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels")
+_META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels", "tokenizer")
 
 
 class SavedModel(NamedTuple):
@@ -42,10 +45,11 @@ class SavedModel(NamedTuple):
     keep_case: bool = False  # the corpus kept upper case: prompts must too
     source_vocabulary: tuple[str, ...] | None = None  # translate: the source side's words, then END
     labels: tuple[str, ...] | None = None  # classify: the class names in id order
+    tokenizer: Words = WORDS  # how prompts become tokens (and tokens text)
 
 
 def save_model(path, params, config, vocabulary, keep_case: bool = False, *, only_over_models: bool = False,
-               source_vocabulary=None, labels=None) -> Path:
+               source_vocabulary=None, labels=None, tokenizer: Words = WORDS) -> Path:
     """Write weights, config and vocabulary to ``path`` (.npz), atomically; the path written.
 
     ModelFileError if it cannot. With ``only_over_models`` a file already at ``path`` is
@@ -63,6 +67,7 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False, *, onl
         "config": np.array(config.to_json()),
         "vocabulary": np.array(vocabulary, dtype=str),
         "keep_case": np.array(bool(keep_case)),
+        "tokenizer": np.array(tokenizer.dumps()),
     } | {name: np.asarray(params[name]) for name in param_shapes(config)}
     replace = _replace_only_models if only_over_models else None
     try:
@@ -179,7 +184,20 @@ def _unpack(path, arrays) -> SavedModel:
             raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
     source, labels = _task_words(path, arrays, config)
-    return SavedModel(params, config, vocabulary, _keep_case(path, arrays), source, labels)
+    return SavedModel(params, config, vocabulary, _keep_case(path, arrays), source, labels, _tokenizer(path, arrays))
+
+
+def _tokenizer(path, arrays) -> Words:
+    """The stored tokenizer; words for a file from before the key."""
+    stored = arrays.get("tokenizer")
+    if stored is None:
+        return WORDS
+    if stored.shape != () or stored.dtype.kind != "U":
+        raise ModelFileError(f"{path}: damaged model: tokenizer is {stored.dtype} {stored.shape}, expected a str ()")
+    try:
+        return load_tokenizer(str(stored), f"{path}: tokenizer")
+    except LmtoyError as error:
+        raise ModelFileError(f"{path}: damaged model: {error}") from None
 
 
 def _task_words(path, arrays, config: Config) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
