@@ -124,3 +124,17 @@ def test_translate_and_classify_with_chars(run, run_json, tmp_path):
     result = run_json("transformer", "classify", "--model", model, "ab")
     assert result["text"] == ["a", "b"] and set(result["probabilities"]) == {"x", "y"}
     assert run_json("transformer", "classify", "--model", model, "--eval", labelled)["accuracy"] == 1.0
+
+
+def test_onehot_with_a_corpus_of_chars(run_json):
+    data = run_json("onehot", "show", "--tokenizer", "chars", "--corpus", "show_me", "--mix", "s=0.5, ␣=0.5")
+    assert data["tokens"] == list("show") and data["vocabulary"][-1] == "␣" and data["ids"] == [12, 5, 9, 14]
+    assert data["mix"] == {"s": 0.5, "␣": 0.5}
+
+
+def test_complete_text_is_decoded(run, run_json):
+    data = run_json("complete", "show_me", "--tokenizer", "chars", "--prompt", "show m", "-n", "1")
+    assert data["generated"] == ["e"] and data["text"] == "show me"
+    table = run("complete", "show_me", "--tokenizer", "chars", "--prompt", "show m", "-n", "1")
+    assert table.stdout.splitlines()[-1] == "show me"
+    assert run_json("complete", "show_me", "--prompt", "show me", "-n", "1")["text"] == "show me my"

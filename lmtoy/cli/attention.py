@@ -211,7 +211,8 @@ def complete(
     skip_model = model in (Model.skips, Model.masked_skips)
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model, tok)
     result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature or 1.0, top_k)
-    emit(completion_view(c.vocabulary.words, words, model.value, result, explain), fmt, svg=svg)
+    decode = None if tok.kind == "words" else tok.text
+    emit(completion_view(c.vocabulary.words, words, model.value, result, explain, decode), fmt, svg=svg)
 
 
 @app.command()

@@ -25,6 +25,7 @@ def onehot(
     mix: Annotated[Optional[str], typer.Option("--mix", help="A weighted mix of words to dot with, e.g. 'files=0.3,photos=0.5'.")] = None,
     lookup: Annotated[bool, typer.Option("--lookup", help="Multiply the one-hot rows by the corpus's first-order matrix (needs --corpus).")] = False,
     keep_case: KeepCase = False,
+    tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
 ):
@@ -32,7 +33,8 @@ def onehot(
     from lmtoy.corpus import Vocabulary
     from lmtoy.render.counted import onehot_view
 
-    tokens = split_words(text, "TEXT", keep_case)
+    tok = tokenizer_from(tokenizer)
+    tokens = split_words(text, "TEXT", keep_case, tok)
     if corpus is None:
         if lookup:
             bad_option("--lookup needs --corpus: the matrix comes from a corpus", "--lookup")
@@ -40,22 +42,26 @@ def onehot(
     else:
         from lmtoy.ngrams import first_order
 
-        counted = load_corpus(corpus, keep_case=keep_case)
+        counted = load_corpus(corpus, keep_case=keep_case, tokenizer=tok)
         words = list(counted.vocabulary.words)
     vocabulary = Vocabulary(tuple(words))
     ids = vocabulary.encode(tokens)
     model = first_order(counted) if lookup else None
-    emit(onehot_view(tokens, words, ids, _parse_mix(mix, vocabulary, keep_case), model), fmt, svg=svg)
+    emit(onehot_view(tokens, words, ids, _parse_mix(mix, vocabulary, keep_case, tok), model), fmt, svg=svg)
 
 
-def _parse_mix(mix: str | None, vocabulary, keep_case: bool) -> dict[str, float] | None:
-    """'files=0.3,photos=0.5' -> {files: 0.3, photos: 0.5}; every word must be in the vocabulary."""
+def _parse_mix(mix: str | None, vocabulary, keep_case: bool, tok=None) -> dict[str, float] | None:
+    """'files=0.3,photos=0.5' -> {files: 0.3, photos: 0.5}; every word must be in the vocabulary
+    (chars, BPE: each name is a token's text, as --word takes it)."""
     if mix is None:
         return None
     out = {}
     for item in mix.split(","):
         word, sep, value = item.partition("=")
-        word = word.strip() if keep_case else word.strip().lower()
+        if tok is not None and tok.kind != "words":
+            word = tok.token(word.strip(), keep_case)  # a space in a name: type ␣
+        else:
+            word = word.strip() if keep_case else word.strip().lower()
         try:
             out[word] = float(value)
         except ValueError:

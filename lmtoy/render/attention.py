@@ -135,10 +135,18 @@ def feedforward_view(words: tuple[str, ...], prompt: list[str], ff: FeedForward,
     return View(parts, lambda: payload, main=Grid.of(out[None, :], ["output"], names))
 
 
-def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Completion, explain: bool) -> View:
-    """The prompt, the words it grew, why it stopped, and (explain) the scores of each step."""
+def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Completion, explain: bool,
+                    decode=None) -> View:
+    """The prompt, the words it grew, why it stopped, and (explain) the scores of each step.
+    ``decode`` (chars, BPE: tokens -> text) shows the decoded text instead of the tokens
+    joined by spaces; JSON "text" holds the text either way."""
     generated = [words[i] for i in c.generated]
-    line = Text.assemble(" ".join(prompt), " ", (" ".join(generated), "bold green"))
+    text = (decode or " ".join)(prompt + generated)
+    if decode is None:
+        line = Text.assemble(" ".join(prompt), " ", (" ".join(generated), "bold green"))
+    else:
+        start = decode(prompt)
+        line = Text.assemble(start, (text[len(start):] if text.startswith(start) else " " + decode(generated), "bold green"))
     parts = [Text(f"{kind}:", style="bold"), line]
     words_grown = f"{len(generated)} word{'s' * (len(generated) != 1)}"
     messages = [f"stopped after {words_grown}: {c.stopped}"] if c.stopped else []  # stderr: stdout holds the text
@@ -148,7 +156,8 @@ def completion_view(words: tuple[str, ...], prompt: list[str], kind: str, c: Com
         parts.append(Grid.of(scores, labels, list(words), title="The scores behind each step", row_header="step"))
         parts += [Text(f"step {i + 1}: {s.note}", style="dim") for i, s in enumerate(c.steps) if s.note]
     steps = [{"token": w, "scores": dict(zip(words, s.values.tolist()))} for w, s in zip(generated, c.steps)]
-    payload = {"prompt": prompt, "generated": generated, "model": kind, "steps": steps, "stopped": c.stopped}
+    payload = {"prompt": prompt, "generated": generated, "text": text, "model": kind, "steps": steps,
+               "stopped": c.stopped}
     return View(parts, lambda: payload, main=Grid.of(scores, labels, list(words), row_header="step") if c.steps else None,
                 messages=messages)
 
