@@ -138,3 +138,8 @@ def test_complete_text_is_decoded(run, run_json):
     table = run("complete", "show_me", "--tokenizer", "chars", "--prompt", "show m", "-n", "1")
     assert table.stdout.splitlines()[-1] == "show me"
     assert run_json("complete", "show_me", "--prompt", "show me", "-n", "1")["text"] == "show me my"
+
+
+def test_selfattend_reads_a_model_text_with_its_tokenizer(run, run_json, tmp_path):
+    model = _train(run, tmp_path / "c.npz", "show_me", "--tokenizer", "chars", "--steps", "1")
+    assert run_json("selfattend", "me", "--model", model)["tokens"] == ["m", "e"]

@@ -87,9 +87,9 @@ def _check_choice(embedding, model, d_model, seed, keep_case) -> None:
                 bad_option("only --embedding random uses it", name)
 
 
-def _words(text: str, keep_case: bool) -> list[str]:
-    """The text's words; none, or more than MAX_WORDS, is a usage error."""
-    tokens = split_words(text, "TEXT", keep_case)
+def _words(text: str, keep_case: bool, tokenizer=None) -> list[str]:
+    """The text's words (or a model's tokens); none, or more than MAX_WORDS, is a usage error."""
+    tokens = split_words(text, "TEXT", keep_case, tokenizer)
     if len(tokens) > MAX_WORDS:
         bad_option(f"{len(tokens):,} words is more than {MAX_WORDS:,} (the scores and weights are n x n)", "TEXT")
     return tokens
@@ -111,12 +111,12 @@ def _vectors(tokens: list[str], embedding: Embedding, d_model: int | None, seed:
 
 
 def _model_vectors(path: Path, text: str) -> Vectors:
-    """A model's embedding rows for the text's words (read with the model's keep_case)."""
+    """A model's embedding rows for the text's words (read with the model's keep_case and tokenizer)."""
     from lmtoy.cli.transformer import COMMAND_OF_TASK, _load
     from lmtoy.corpus import Vocabulary
 
     saved = _load(path, tuple(COMMAND_OF_TASK))  # every model has word embeddings
-    tokens = _words(text, saved.keep_case)
+    tokens = _words(text, saved.keep_case, saved.tokenizer)
     vocab = Vocabulary(tuple(saved.vocabulary))
     vocab.require(tokens)
     x = saved.params["embedding"][vocab.encode(tokens)].astype("float64")  # (n, d_model)
