@@ -143,3 +143,19 @@ def test_complete_text_is_decoded(run, run_json):
 def test_selfattend_reads_a_model_text_with_its_tokenizer(run, run_json, tmp_path):
     model = _train(run, tmp_path / "c.npz", "show_me", "--tokenizer", "chars", "--steps", "1")
     assert run_json("selfattend", "me", "--model", model)["tokens"] == ["m", "e"]
+
+
+def test_a_folder_is_not_a_tokenizer(run, tmp_path):
+    result = run("first-order", "show_me", "--tokenizer", tmp_path)
+    assert result.exit_code == 2 and "is a folder, not a tokenizer file" in plain(result.stderr)
+
+
+def test_a_damaged_tokenizer_key_is_refused(run, tmp_path):
+    import numpy as np
+
+    path = _train(run, tmp_path / "w.npz", "show_me", "--steps", "1")
+    arrays = dict(np.load(path))
+    arrays["tokenizer"] = np.array('{"kind": "letters"}')
+    np.savez(tmp_path / "bad.npz", **arrays)
+    result = run("transformer", "predict", "--model", tmp_path / "bad.npz", "--prompt", "show")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "damaged model" in result.stderr
