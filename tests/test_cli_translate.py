@@ -195,3 +195,38 @@ def test_a_next_word_model_refuses_source_and_target(run, next_word_model):
     assert result.exit_code == 2 and "--source: is for translate models" in plain(result.stderr)
     result = run("transformer", "trace", "--model", next_word_model)
     assert result.exit_code == 2 and "--prompt: is needed" in plain(result.stderr)
+
+
+@pytest.fixture(scope="module")
+def uneven_model(tmp_path_factory):
+    """3 encoder layers, 1 decoder layer: --layer 2 and 3 exist in the encoder only."""
+    from typer.testing import CliRunner
+
+    from lmtoy.cli import app
+
+    path = tmp_path_factory.mktemp("uneven") / "uneven.npz"
+    args = ["transformer", "train", "commands_pairs", "--task", "translate", "--encoder-layers", "3", "--layers", "1",
+            "--out", str(path), "--steps", "2"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    return path
+
+
+def test_attention_layer_checks_each_stack(run, uneven_model):
+    """--layer L picks layer L of each stack that has one: on 3 encoder and 1 decoder layers,
+    --layer 2 is the encoder's second layer alone (a note says so); --layer 4 is in neither."""
+    result = run("transformer", "attention", "--model", uneven_model, "--source", "show me", "--layer", "2",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["layers"] == {"encoder": [2], "decoder": []}
+    assert np.shape(data["encoder"])[:2] == (1, 2) and data["decoder"] == data["cross"] == []
+    assert plain(result.stderr).strip() == "the decoder has 1 layer: --layer 2 shows encoder layer 2 only"
+    table = run("transformer", "attention", "--model", uneven_model, "--source", "show me", "--layer", "3")
+    assert table.exit_code == 0 and "encoder layer 3, head 1" in table.stdout
+    assert "Decoder" not in table.stdout and "Cross" not in table.stdout
+    first = run("transformer", "attention", "--model", uneven_model, "--source", "show me", "--layer", "1",
+                "--format", "json")
+    assert json.loads(first.stdout)["layers"] == {"encoder": [1], "decoder": [1]} and first.stderr == ""
+    refused = run("transformer", "attention", "--model", uneven_model, "--source", "show me", "--layer", "4")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert "4 is more than the layers in its encoder (3) and decoder (1)" in plain(refused.stderr)

@@ -112,7 +112,7 @@ def _vectors(tokens: list[str], embedding: Embedding, d_model: int | None, seed:
 
 def _model_vectors(path: Path, text: str) -> Vectors:
     """A model's embedding rows for the text's words (read with the model's keep_case and tokenizer)."""
-    from lmtoy.cli.transformer import COMMAND_OF_TASK, _load
+    from lmtoy.cli.model_options import COMMAND_OF_TASK, _load
     from lmtoy.corpus import Vocabulary
 
     saved = _load(path, tuple(COMMAND_OF_TASK))  # every model has word embeddings

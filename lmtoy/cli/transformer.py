@@ -1,21 +1,30 @@
-"""Commands for sections 9-11: the NumPy transformer (train, predict, generate, attention,
-trace, backward, gradcheck), positional encoding and embeddings."""
+"""Commands for sections 9-11: the NumPy transformer (train, predict, generate, translate,
+attention, trace, backward, classify, gradcheck), positional encoding and embeddings.
+
+``train`` (lmtoy.cli.train), ``translate`` (lmtoy.cli.seq2seq) and ``classify``
+(lmtoy.cli.classify) live in modules of their own and are registered here, in the order
+of 'lmtoy transformer --help'; what every model-reading command shares is in
+lmtoy.cli.model_options.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
+from typing import Annotated, Optional
 
 import typer
 
-if TYPE_CHECKING:
-    import numpy as np
-
+from lmtoy.cli.classify import classify
 from lmtoy.cli.common import (
     Format, FormatOpt, Svg, bad_option, emit, handle_errors,
-    Norm, Pool, Positions, Seed, Steps, Task, Temperature, TopK, quoted, sampler, split_words,
+    Norm, Pool, Positions, Seed, Steps, Task, Temperature, TopK, sampler, split_words,
 )
-from lmtoy.cli.output import note
+from lmtoy.cli.model_options import (
+    COMMAND_OF_TASK, MidSentence, ModelPath, OptionalPrompt, Prompt, Strict, _config_dict, _load, _prompt, _reading,
+)
+from lmtoy.cli.seq2seq import (
+    SourceText, TargetText, _no_translate_options, _sides, _translate_attention, _translate_trace, translate,
+)
+from lmtoy.cli.train import train
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -25,135 +34,7 @@ transformer_app = typer.Typer(
 )
 app.add_typer(transformer_app, name="transformer")
 
-ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False)]
-Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
-OptionalPrompt = Annotated[Optional[str], typer.Option("--prompt", "-p", help="The words so far (next-word models).")]
-Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]
-MidSentence = Annotated[bool, typer.Option("--mid-sentence", help="Read the prompt as the middle of a sentence: no <end> before it.")]
-
-
-COMMAND_OF_TASK = {"next-word": "predict, generate, attention, trace, backward", "translate": "translate, attention, trace",
-                   "classify": "classify"}  # what each kind of model is for
-
-
-def _load(path: Path, tasks: tuple[str, ...] = ("next-word",)):
-    """The model a --model option names, of one of ``tasks``; a path that does not exist (or
-    that the system cannot look up, such as a name too long), or a model of another task
-    (a translation model given to predict), is a command-line error."""
-    from lmtoy.transformer import load_model
-
-    try:
-        exists = path.exists()
-    except OSError as error:  # e.g. File name too long
-        bad_option(f"{quoted(path)}: {error.strerror or error}", "--model")
-    if not exists:
-        bad_option(f"{quoted(path)} does not exist "
-                   f"(train one with: lmtoy transformer train CORPUS --out {quoted(path)})", "--model")
-    saved = load_model(path)
-    if saved.config.task not in tasks:
-        task = saved.config.task
-        bad_option(f"{quoted(path)} is a {task} model, for 'lmtoy transformer {COMMAND_OF_TASK[task]}'; this command "
-                   f"needs a {' or '.join(tasks)} model", "--model")
-    return saved
-
-
-class Prompted(NamedTuple):
-    words: list[str]  # the prompt's words (the last window's, when it was cut)
-    seen: list[str]  # what the model reads: <end> (a sentence start) and the words
-    ids: np.ndarray  # (len(seen),) the ids of ``seen``
-
-
-def _prompt(saved, prompt: str, strict: bool, mid_sentence: bool, cut: bool = True) -> Prompted:
-    """Read a prompt for a model: unknown words are an error; the model sees <end> first, as
-    at the start of every training sentence (unless mid_sentence); a prompt longer than the
-    context keeps its last window (``cut``), or is refused (``strict``)."""
-    from lmtoy.corpus import Vocabulary
-    from lmtoy.errors import UsageError
-    from lmtoy.transformer import END
-
-    words = split_words(prompt, "--prompt", saved.keep_case, saved.tokenizer)
-    vocab = Vocabulary(tuple(saved.vocabulary))
-    vocab.require(words)
-    context = saved.config.context
-    if len(words) > context:
-        if strict:
-            raise UsageError(f"the prompt has {len(words)} words but the model's context is {context} (--strict)")
-        note(f"the prompt has {len(words)} words; the model's context is {context}: it reads the last {context}")
-    seen = words if mid_sentence or len(words) >= context else [END] + words
-    if cut:
-        words, seen = words[-context:], seen[-context:]
-    return Prompted(words, seen, vocab.encode(seen))
-
-
-def _reading(view, read: Prompted):
-    """A view of what the model read: JSON "prompt" is the user's words, "seen" adds the <end> it read first."""
-    payload = view.payload
-    view.payload = lambda: payload() | {"prompt": read.words, "seen": read.seen}
-    return view
-
-
-SourceText = Annotated[Optional[str], typer.Option("--source", "-s", help="translate models: the source sentence (instead of --prompt).")]
-TargetText = Annotated[Optional[str], typer.Option("--target", help="translate models, with --source: the target words to read (default: the model's own greedy translation).")]
-
-
-class Sides(NamedTuple):
-    source: list[str]  # what the encoder reads: the source words, then <end>
-    target: list[str]  # what the decoder reads: <end>, then the target words
-    source_ids: np.ndarray  # (n_s,)
-    target_ids: np.ndarray  # (n_t,)
-
-
-def _source(saved, text: str, option: str):
-    """A source sentence's words, and the ids the encoder reads (the words, then <end>):
-    unknown words are an error naming close ones; a source longer than the context too."""
-    from lmtoy.corpus import Vocabulary
-    from lmtoy.transformer import END
-    from lmtoy.transformer.translate import source_ids
-
-    words = split_words(text, option, saved.keep_case, saved.tokenizer)
-    Vocabulary(tuple(w for w in saved.source_vocabulary if w != END)).require(words)
-    ids = Vocabulary(saved.source_vocabulary).encode(words)
-    return words, source_ids(ids, saved.source_vocabulary.index(END), saved.config.context)
-
-
-def _sides(saved, prompt, source: str | None, target: str | None, next_word_only: dict[str, bool]) -> Sides:
-    """What an encoder-decoder reads for ``attention`` and ``trace``: --source, and --target or
-    the model's own greedy translation; options for decoder-only models are refused."""
-    import numpy as np
-
-    from lmtoy.corpus import Vocabulary
-    from lmtoy.transformer import END
-    from lmtoy.transformer.translate import greedy
-
-    for option, given in ({"--prompt": prompt is not None} | next_word_only).items():
-        if given:
-            bad_option("is for next-word models; a translate model reads --source (and --target)", option)
-    if source is None:
-        bad_option("is needed: a translate model reads a source sentence", "--source")
-    words, source_ids = _source(saved, source, "--source")
-    end = saved.vocabulary.index(END)
-    if target is None:
-        ids = greedy(saved.params, saved.config, source_ids, end).ids[: saved.config.context - 1]
-        target_words = [saved.vocabulary[i] for i in ids]
-    else:
-        target_words = split_words(target, "--target", saved.keep_case, saved.tokenizer)
-        Vocabulary(tuple(w for w in saved.vocabulary if w != END)).require(target_words)
-    target_ids = np.array([end] + [saved.vocabulary.index(w) for w in target_words], dtype=np.int64)
-    return Sides(words + [END], [END] + target_words, source_ids, target_ids)
-
-
-def _no_translate_options(source: str | None, target: str | None, prompt: str | None) -> None:
-    """A next-word model reads --prompt; --source and --target are for translate models."""
-    for option, given in (("--source", source), ("--target", target)):
-        if given is not None:
-            bad_option("is for translate models (trained with --task translate); this model reads --prompt", option)
-    if prompt is None:
-        bad_option("is needed: the words so far", "--prompt")
-
-
-from lmtoy.cli.train import train  # noqa: E402  (listed first in 'lmtoy transformer --help')
-
-transformer_app.command()(train)
+transformer_app.command()(train)  # listed first in 'lmtoy transformer --help'
 
 
 @transformer_app.command()
@@ -197,54 +78,7 @@ def generate(
     emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END, saved.tokenizer.text), fmt, svg=svg)
 
 
-@transformer_app.command()
-@handle_errors
-def translate(
-    model: ModelPath = ...,
-    text: Annotated[str, typer.Argument(help="The source sentence.", show_default=False)] = ...,
-    beam: Annotated[int, typer.Option("--beam", "-k", min=1, max=1000, metavar="K", help="Beam search keeping K hypotheses (1: greedy); the answer has the highest log probability per word, <end> counted.")] = 1,
-    steps: Annotated[Optional[int], typer.Option("--steps", "-n", min=1, max=100_000, help="Words to produce at most (default: as many as the model's context holds).")] = None,
-    fmt: FormatOpt = Format.table,
-    svg: Svg = None,
-):
-    """Translate TEXT with a model trained with --task translate: greedy, or beam search with --beam K."""
-    from lmtoy.render.seq2seq import stopped_text, translation_view
-    from lmtoy.transformer import END
-    from lmtoy.transformer.translate import beam_search
-
-    saved = _load(model, ("translate",))
-    words, source = _source(saved, text, "TEXT")
-    result = beam_search(saved.params, saved.config, source, saved.vocabulary.index(END), beam, steps)
-    stopped = stopped_text(result.stopped, saved.config.context)
-    translation = [saved.vocabulary[i] for i in result.ids]
-    emit(translation_view(words, translation, result.score, stopped, saved.tokenizer.text), fmt, svg=svg)
-
-
-def _translate_attention(saved, sides: Sides, layer: int | None, head: int | None):
-    """The attention view of an encoder-decoder: encoder, decoder and cross-attention."""
-    from lmtoy.render.seq2seq import attention_view
-    from lmtoy.transformer.translate import attention_weights
-
-    c = saved.config
-    for value, limit, name in ((layer, min(c.encoder_layers, c.n_layers), "--layer"), (head, c.n_heads, "--head")):
-        if value is not None and value > limit:
-            what = "heads" if name == "--head" else f"layers in its encoder ({c.encoder_layers}) or decoder ({c.n_layers})"
-            bad_option(f"{value} is more than the model's {limit} {what}" if name == "--head" else
-                       f"{value} is more than the {what}", name)  # fmt: skip
-    weights = attention_weights(saved.params, c, sides.source_ids, sides.target_ids)
-    pick = lambda count: [layer - 1] if layer else list(range(count))
-    heads = [head - 1] if head else list(range(c.n_heads))
-    return attention_view(sides.source, sides.target, weights, pick(c.encoder_layers), pick(c.n_layers), heads)
-
-
-def _translate_trace(saved, sides: Sides, shapes_only: bool):
-    from lmtoy.render.seq2seq import shapes, trace_view
-    from lmtoy.transformer.translate import trace as forward_trace
-
-    steps = [] if shapes_only else forward_trace(saved.params, saved.config, sides.source_ids, sides.target_ids)
-    vocabularies = {"source": saved.source_vocabulary, "target": saved.vocabulary}
-    table = shapes(saved.config, len(sides.source), len(sides.target))
-    return trace_view(sides.source, sides.target, vocabularies, steps, table, _config_dict(saved.config))
+transformer_app.command()(translate)
 
 
 @transformer_app.command()
@@ -335,63 +169,7 @@ def backward(
     emit(backward_view(read.words, read.seen, layer, head, walk, c.norm), fmt, svg=svg)
 
 
-@transformer_app.command()
-@handle_errors
-def classify(
-    model: ModelPath = ...,
-    text: Annotated[Optional[str], typer.Argument(help="The text to classify; the model reads its first words (as many as its context).", show_default=False)] = None,
-    eval_file: Annotated[Optional[str], typer.Option("--eval", metavar="FILE", help="Instead of a text: the accuracy and confusion matrix on a labelled file (__label__NAME text lines), '-' for stdin, or a bundled name.")] = None,
-    fmt: FormatOpt = Format.table,
-    svg: Svg = None,
-):
-    """The label probabilities of a text, from a model trained with --task classify; --eval FILE scores a labelled file."""
-    if (text is None) == (eval_file is None):
-        bad_option("give a TEXT or --eval FILE, not both" if text is not None else "give a TEXT to classify, or --eval FILE",
-                   "TEXT")
-    saved = _load(model, ("classify",))
-    emit(_classification(saved, text) if eval_file is None else _evaluation(saved, eval_file), fmt, svg=svg)
-
-
-def _first_window(words: list[str], context: int, what: str) -> list[str]:
-    """A classifier reads a text's first ``context`` words: the rest is cut, and a note says so."""
-    if len(words) > context:
-        note(f"{what} has {len(words)} words; the model's context is {context}: it reads the first {context}")
-    return words[:context]
-
-
-def _classification(saved, text: str):
-    from lmtoy.corpus import Vocabulary
-    from lmtoy.render.classifier import classify_view
-    from lmtoy.transformer.classifier import probabilities
-
-    words = _first_window(split_words(text, "TEXT", saved.keep_case, saved.tokenizer), saved.config.context, "the text")
-    vocabulary = Vocabulary(tuple(saved.vocabulary))
-    vocabulary.require(words)
-    return classify_view(words, saved.labels, probabilities(saved.params, saved.config, vocabulary.encode(words)))
-
-
-def _evaluation(saved, source: str):
-    """Accuracy and confusion on the labelled lines ``--eval`` names; every word and label must be the model's."""
-    from lmtoy.cli.common import corpus_bytes
-    from lmtoy.corpus import Vocabulary
-    from lmtoy.labelled import parse_labelled
-    from lmtoy.render.classifier import evaluation_view
-    from lmtoy.transformer.classifier import encode_labelled, evaluate
-
-    try:
-        raw, name = corpus_bytes(source)
-    except typer.BadParameter as error:
-        error.param_hint = "--eval"
-        raise
-    labelled = parse_labelled(raw, name=name, keep_case=saved.keep_case, min_labels=1, tokenizer=saved.tokenizer)
-    texts, label_ids = encode_labelled(labelled, Vocabulary(tuple(saved.vocabulary)), saved.labels)
-    context, longer = saved.config.context, sum(len(t) > saved.config.context for t in texts)
-    if longer:
-        note(f"{longer:,} of the {len(texts):,} lines are longer than the model's context of {context} words: "
-             f"it reads their first {context}")
-    weights = labelled.text.weights
-    accuracy, confusion = evaluate(saved.params, saved.config, texts, label_ids, weights)
-    return evaluation_view(saved.labels, accuracy, confusion, weighted=bool((weights != 1).any()))
+transformer_app.command()(classify)
 
 
 @transformer_app.command()
@@ -438,12 +216,6 @@ def _gradcheck_model(task: Task, norm: str, positions: str, tied: bool, pool: Po
 
         return Config(**sizes, task="translate", source_vocab_size=6), seq2seq.gradcheck
     return Config(**sizes), check
-
-
-def _config_dict(config) -> dict:
-    import json
-
-    return json.loads(config.to_json())
 
 
 @app.command()

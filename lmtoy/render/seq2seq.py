@@ -55,7 +55,8 @@ def attention_view(seen_source: list[str], seen_target: list[str], weights, enco
     words as columns), per layer and head, labelled with the words each side read.
 
     ``weights``: ``translate.Attention`` of every layer. csv/tsv/markdown write one table each,
-    named 'encoder layer 1 head 1', 'decoder layer 1 head 1', 'cross layer 1 head 1'.
+    named 'encoder layer 1 head 1', 'decoder layer 1 head 1', 'cross layer 1 head 1'. An empty
+    ``encoder_layers`` (or ``decoder_layers``) leaves out the encoder (or decoder and cross) tables.
     """
     sections = [
         ("encoder", encoder_layers, weights.encoder, seen_source, seen_source,
@@ -67,6 +68,8 @@ def attention_view(seen_source: list[str], seen_target: list[str], weights, enco
     ]  # fmt: skip
     parts, tables = [], []
     for name, stack, array, rows, columns, caption in sections:
+        if not stack:  # --layer beyond this stack's layers: the other stack's only
+            continue
         grids = [(f"{name} layer {l + 1} head {h + 1}",
                   _grid(array[l, h], rows, columns, f"{name} layer {l + 1}, head {h + 1}"))
                  for l in stack for h in heads]  # fmt: skip
