@@ -253,11 +253,25 @@ def _merges(value, bad) -> list[tuple[int, int]]:
     return merges
 
 
-def load_tokenizer(path: str | Path) -> Tokenizer:
-    """Read a tokenizer file; TokenizerFileError when it cannot be read or is not one."""
+MAX_FILE_BYTES = 256 << 20  # a tokenizer of a million merges takes about 15 MB
+
+
+def read_bounded(path: str | Path) -> bytes:
+    """A tokenizer file's bytes; TokenizerFileError for what cannot be one: not a regular file
+    (a folder, /dev/zero, a pipe) or larger than MAX_FILE_BYTES, so nothing reads without end."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        if not path.is_file():
+            raise TokenizerFileError(f"{path}: not a tokenizer file (not a regular file)")
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise TokenizerFileError(f"{path}: cannot read ({error.strerror or error})") from None
-    return Tokenizer.loads(data, str(path))
+    if len(data) > MAX_FILE_BYTES:
+        raise TokenizerFileError(f"{path}: not a tokenizer file (larger than {MAX_FILE_BYTES >> 20} MiB)")
+    return data
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    """Read a tokenizer file; TokenizerFileError when it cannot be read or is not one."""
+    return Tokenizer.loads(read_bounded(path), str(path))

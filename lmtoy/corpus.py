@@ -89,7 +89,7 @@ class Vocabulary:
     def require(self, words: list[str], advice: str = "") -> None:
         """Raise VocabularyError naming every word not in the vocabulary (with close words
         for a single one, and ``advice``); do nothing when all are known."""
-        unknown = [w for w in words if w not in self._index]
+        unknown = list(dict.fromkeys(w for w in words if w not in self._index))  # each once, in order
         if unknown:
             hint = self.suggest(unknown[0]) if len(unknown) == 1 else ""
             raise VocabularyError(f"not in the vocabulary: {', '.join(repr(w) for w in unknown)}{hint}{advice}")

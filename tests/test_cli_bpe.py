@@ -244,3 +244,18 @@ def test_no_color_keeps_tokens_apart(tmp_path):
                             input=WIKI.encode(), capture_output=True, env=env)
     out = result.stdout.decode()
     assert result.returncode == 0 and "after:   aa a b d aa a b a c" in out and "\x1b[" not in out
+
+
+def test_files_that_are_not_regular_are_refused_at_once(run, tmp_path):
+    """/dev/full as --out and /dev/zero as a tokenizer read without end before: now one line."""
+    result = run("bpe", "train", "show_me", "--vocab-size", "260", "--out", "/dev/full")
+    assert result.exit_code == 2 and "not an lmtoy tokenizer file" in result.stderr
+    result = run("bpe", "encode", "--tokenizer", "/dev/zero", "x")
+    assert result.exit_code == 1 and "not a regular file" in result.stderr
+
+
+def test_encoding_nothing_is_a_usage_error(run, tmp_path):
+    out = tmp_path / "t.json"
+    assert run("bpe", "train", "show_me", "--vocab-size", "260", "--out", out).exit_code == 0
+    result = run("bpe", "encode", "--tokenizer", out, "")
+    assert result.exit_code == 2 and "is empty" in result.stderr

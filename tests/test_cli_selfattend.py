@@ -214,3 +214,11 @@ def test_softmax_bad_input_exits_2(run, args, message):
 def test_softmax_refuses_inputs_that_overflow(run, args):
     result = run("softmax", *args)
     assert result.exit_code == 2 and "Traceback" not in result.stderr and "temperature" in result.stderr
+
+
+def test_a_translation_model_gives_its_source_side(run, tmp_path):
+    out = tmp_path / "p.npz"
+    assert run("transformer", "train", "commands_pairs", "--task", "translate", "--out", out, "--steps", "5").exit_code == 0
+    result = run("selfattend", "show my files", "--model", out, "--format", "json")
+    assert result.exit_code == 0 and "source-side" not in result.stdout
+    assert run("selfattend", "show my files", "--model", out).stdout.count("source-side embedding") == 1

@@ -159,3 +159,8 @@ def test_a_damaged_tokenizer_key_is_refused(run, tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     result = run("transformer", "predict", "--model", tmp_path / "bad.npz", "--prompt", "show")
     assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "damaged model" in result.stderr
+
+
+def test_a_device_is_not_a_tokenizer(run):
+    result = run("first-order", "show_me", "--tokenizer", "/dev/zero")
+    assert result.exit_code == 2 and "not a regular file" in result.stderr

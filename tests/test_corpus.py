@@ -486,3 +486,12 @@ def test_require_names_every_unknown_word():
         vocab.require(["batery", "ran"])
     with pytest.raises(VocabularyError, match="'x', 'y' \\(advice\\)"):
         vocab.require(["x", "ran", "y"], " (advice)")
+
+
+def test_unknown_words_are_named_once():
+    from lmtoy.corpus import Vocabulary
+    from lmtoy.errors import VocabularyError
+
+    with pytest.raises(VocabularyError) as error:
+        Vocabulary(("a", "b")).require(["zebra", "zebra", "foo", "a"])
+    assert str(error.value) == "not in the vocabulary: 'zebra', 'foo'"

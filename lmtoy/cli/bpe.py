@@ -124,6 +124,8 @@ def encode(
     tok = _load(tokenizer)
     if text == "-":
         text = _stdin_text()
+    if not text:
+        bad_option("is empty: give the text to encode", "TEXT")
     utf8(text)
     emit(tokens_view(tok, tok.encode(text), text, max_rows), fmt, svg=svg)
 
@@ -205,9 +207,12 @@ def _check_out(text: str | Path, again: bool = False) -> Path:
 
 
 def _is_tokenizer_file(path: Path) -> bool:
+    from lmtoy.bpe_tokenizer import read_bounded
+    from lmtoy.errors import LmtoyError
+
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(read_bounded(path))
+    except (LmtoyError, ValueError):
         return False
     return isinstance(data, dict) and data.get("format") == "lmtoy-bpe"
 

@@ -162,6 +162,8 @@ def tokenizer_from(value: str):
     if not exists:
         if path.is_dir():
             bad_option(f"{quoted(value)} is a folder, not a tokenizer file (nor words or chars)", "--tokenizer")
+        if path.exists():
+            bad_option(f"{quoted(value)} is not a tokenizer file (not a regular file)", "--tokenizer")
         bad_option(f"{quoted(value)} is not words, chars or a tokenizer file (no such file; write one with: "
                    f"lmtoy bpe train CORPUS --out {quoted(value)})", "--tokenizer")
     return tokenizers.Bpe(load_tokenizer(path))

@@ -117,11 +117,15 @@ def _model_vectors(path: Path, text: str) -> Vectors:
 
     saved = _load(path, tuple(COMMAND_OF_TASK))  # every model has word embeddings
     tokens = _words(text, saved.keep_case, saved.tokenizer)
-    vocab = Vocabulary(tuple(saved.vocabulary))
+    source = saved.config.task == "translate"  # a translation model reads the text as its encoder does
+    vocab = Vocabulary(tuple(saved.source_vocabulary if source else saved.vocabulary))
     vocab.require(tokens)
-    x = saved.params["embedding"][vocab.encode(tokens)].astype("float64")  # (n, d_model)
+    table = saved.params["source_embedding" if source else "embedding"]
+    x = table[vocab.encode(tokens)].astype("float64")  # (n, d_model)
     d = x.shape[1]
-    return Vectors(tokens, [str(j + 1) for j in range(d)], x, f"the model's embedding rows (no positions), d_model {d}")
+    side = "source-side " if source else ""
+    return Vectors(tokens, [str(j + 1) for j in range(d)], x,
+                   f"the model's {side}embedding rows (no positions), d_model {d}")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})  # negative numbers are values, not options
