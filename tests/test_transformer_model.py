@@ -227,7 +227,7 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
     elif kind == "foreign":
         np.savez(path, weights=np.zeros(3))
     elif kind == "version":
-        np.savez(path, **(arrays | {"format_version": np.array(3)}))
+        np.savez(path, **(arrays | {"format_version": np.array(4)}))
     elif kind == "shape":
         np.savez(path, **(arrays | {"layer0.W_q": np.zeros((2, 8, 3))}))
     elif kind == "missing weight":
@@ -258,7 +258,7 @@ def write_bad(tmp_path, kind):  # -> path of a bad model file
         ("text", "not an lmtoy transformer model"),
         ("empty", "not an lmtoy transformer model"),
         ("foreign", "not an lmtoy transformer model"),
-        ("version", "model format version 3; this lmtoy reads versions 1 and 2"),
+        ("version", "model format version 4; this lmtoy reads versions 1, 2 and 3"),
         ("shape", "weight 'layer0.W_q' is float64 \\(2, 8, 3\\), expected float \\(2, 8, 4\\)"),
         ("missing weight", "weight 'layer1.W_2' is missing"),
         ("keep_case array", "keep_case is bool \\(2,\\), expected a bool \\(\\)"),

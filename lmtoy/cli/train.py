@@ -13,17 +13,29 @@ import contextlib
 import math
 import os
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Init, JoinLines, KeepCase, Norm, Pool, Positions, Task, TokenizerOpt, bad_option, corpus_bytes,
+    CorpusArg, Init, JoinLines, KeepCase, Pool, Positions, Task, TokenizerOpt, bad_option, corpus_bytes,
     corpus_from, handle_errors, quoted, tokenizer_from,
 )
 from lmtoy.cli.progress import Bar, Lines, Presses, StopNow, nats, stderr_is_terminal
 from lmtoy.errors import OutputFileError, TooLargeError, TrainingError
+
+
+class TrainNorm(str, Enum):  # lmtoy.transformer.model.NORMS
+    post = "post"
+    pre = "pre"
+    none = "none"
+
+
+class Attention(str, Enum):  # lmtoy.transformer.model.ATTENTIONS
+    softmax = "softmax"
+    linear = "linear"
 
 
 
@@ -45,7 +57,9 @@ def train(
     d_v: Annotated[Optional[int], typer.Option("--d-v", min=1, max=1_000_000, help="Value width per head (default d_model / heads).")] = None,
     d_ff: Annotated[Optional[int], typer.Option("--d-ff", min=1, max=1_000_000, help="Feed-forward hidden width (default 4 x d_model).")] = None,
     positions: Annotated[Positions, typer.Option("--positions", help="Position encoding: sinusoidal (the paper's) or learned.")] = Positions.sinusoidal,
-    norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's) or before it (pre).")] = Norm.post,
+    norm: Annotated[TrainNorm, typer.Option("--norm", help="Layer norm after each sublayer (post, the paper's), before it (pre), or none at all (next-word only).")] = TrainNorm.post,
+    attention: Annotated[Attention, typer.Option("--attention", help="Attention weights: softmax(scale Q K^T + mask) (the paper's), or linear: scale Q K^T with the later words' entries 0, no softmax (next-word only).")] = Attention.softmax,
+    attention_scale: Annotated[Optional[float], typer.Option("--attention-scale", help="The factor on Q K^T (default 1 / sqrt(d_k)).")] = None,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     init: Annotated[Init, typer.Option("--init", help="Weight initialisation (Glorot uniform, He normal, or normal with std 0.02).")] = Init.xavier,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=0, help="Also save every N steps (0: only at the end).")] = 100,
@@ -73,7 +87,10 @@ def train(
     if not math.isfinite(lr):
         bad_option(f"{lr} is not a finite number", "--lr")
     sizes = dict(d_model=d_model, n_heads=heads, n_layers=layers, context=context, d_k=d_k, d_v=d_v, d_ff=d_ff,
-                 positions=positions.value, norm=norm.value, tied=tied, init=init.value)
+                 positions=positions.value, norm=norm.value, tied=tied, init=init.value, attention=attention.value,
+                 attention_scale=attention_scale)
+    if attention_scale is not None and not 0 < attention_scale < math.inf:
+        bad_option(f"{attention_scale} is not a number above 0", "--attention-scale")
     if task is not Task.next_word:
         sizes |= {"encoder_layers": encoder_layers} | ({"pool": pool.value} if task is Task.classify else {})
     elif encoder_layers is not None:

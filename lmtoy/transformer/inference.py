@@ -137,8 +137,9 @@ def trace(params, config, ids):  # (n,) int -> [(name, array)]
 
 def _block_trace(prefix, block, config):  # -> [(name, array)]
     a, pre = block.attention, config.norm == "pre"
-    add = "add" if pre else "add & norm"
-    scores = a.q @ a.k.swapaxes(-1, -2) / np.sqrt(a.q.shape[-1])  # training keeps only the weights
+    add = "add & norm" if config.norm == "post" else "add"
+    scale = 1 / np.sqrt(a.q.shape[-1]) if config.attention_scale is None else config.attention_scale
+    scores = a.q @ a.k.swapaxes(-1, -2) * scale  # training keeps only the weights
     masked = scores + layers.causal_mask(scores.shape[-1])
     per_head = {"Q": a.q, "K": a.k, "V": a.v, "scores": scores, "masked scores": masked,
                 "attention weights": a.weights, "head output": a.heads}  # fmt: skip

@@ -1,9 +1,10 @@
 """The model file: a plain .npz that any NumPy can read with ``allow_pickle=False``.
 
-Keys (``FORMAT_VERSION`` 2; files of version 1, decoder-only models from before tasks,
-are read alike):
+Keys (``FORMAT_VERSION`` 3; files of version 1, decoder-only models from before tasks,
+and of version 2, from before the config fields ``attention`` and ``attention_scale`` and
+norm "none" (a model without norm weights), are read alike):
 
-- ``format``: the string "lmtoy-transformer"; ``format_version``: the integer 2;
+- ``format``: the string "lmtoy-transformer"; ``format_version``: the integer 3;
 - ``config``: the Config as a JSON object string (every field, d_k, d_v, d_ff filled in);
 - ``vocabulary``: (N,) unicode array, the word of each id (the corpus words sorted, then "<end>");
 - ``keep_case``: a bool, True when the corpus was read with --keep-case (prompts keep case too);
@@ -33,8 +34,8 @@ from lmtoy.tokenizers import WORDS, Words, loads as load_tokenizer
 from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count, param_shapes
 
 FORMAT = "lmtoy-transformer"
-FORMAT_VERSION = 2
-READS = ("1", "2")  # the versions this lmtoy reads
+FORMAT_VERSION = 3
+READS = ("1", "2", "3")  # the versions this lmtoy reads
 _META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels", "tokenizer")
 
 
@@ -138,7 +139,7 @@ def load_model(path) -> SavedModel:
     version = str(arrays.get("format_version", "none"))
     if version not in READS:
         raise ModelFileError(
-            f"{path}: model format version {version}; this lmtoy reads versions {' and '.join(READS)}"
+            f"{path}: model format version {version}; this lmtoy reads versions {', '.join(READS[:-1])} and {READS[-1]}"
         )
     return _unpack(path, arrays)
 

@@ -140,21 +140,26 @@ class AttentionCache(NamedTuple):
     q: np.ndarray  # (B, h, n, d_k)
     k: np.ndarray  # (B, h, n, d_k)
     v: np.ndarray  # (B, h, n, d_v)
-    weights: np.ndarray  # (B, h, n, n) softmax of the masked scores, key-major
+    weights: np.ndarray  # (B, h, n, n) softmax of the masked scores (linear: the scores, 0 above), key-major
     concat: np.ndarray  # (B, n, h*d_v) the heads' outputs (weights V) side by side
     w_o: np.ndarray  # (h*d_v, d)
+    scale: float | None = None  # the factor on Q K^T; None: 1 / sqrt(d_k)
+    keep: np.ndarray | None = None  # linear attention: (n, n) 1 where a query sees a key; None: softmax
 
     @property
     def heads(self):  # -> (B, h, n, d_v), a view of concat
         return _split_heads(self.concat, self.q.shape[1])
 
 
-def self_attention(x, w_q, w_k, w_v, w_o, causal=True):  # (B,n,d),(h,d,d_k),(h,d,d_k),(h,d,d_v),(h*d_v,d) -> (B,n,d)
+def self_attention(x, w_q, w_k, w_v, w_o, causal=True, linear=False, scale=None):  # (B,n,d),(h,d,d_k),(h,d,d_k),(h,d,d_v),(h*d_v,d) -> (B,n,d)
     """Multi-head self-attention, all heads at once; causal (a decoder's) unless ``causal`` is False
     (an encoder's: every position sees every other).
 
-    Per head: Q = x W_q, K = x W_k, V = x W_v; weights = softmax(Q K^T / sqrt(d_k) + mask);
-    head = weights V. The heads are concatenated to [n x h*d_v] and W_o maps them back to d.
+    Per head: Q = x W_q, K = x W_k, V = x W_v; weights = softmax(s Q K^T + mask), s = ``scale``
+    (default 1 / sqrt(d_k)); head = weights V. The heads are concatenated to [n x h*d_v] and
+    W_o maps them back to d. ``linear`` leaves the softmax out: weights = s Q K^T, 0 on the
+    later words, so a row need not sum to 1 (0/1 scores make each head a sum of the values
+    it picks: one head, s 1, q = k = [[1]] at 3 positions -> weights [[1,0,0],[1,1,0],[1,1,1]]).
     """
     B, n, _ = x.shape
     h, d_k, d_v = w_q.shape[0], w_q.shape[2], w_v.shape[2]
@@ -162,17 +167,23 @@ def self_attention(x, w_q, w_k, w_v, w_o, causal=True):  # (B,n,d),(h,d,d_k),(h,
     qkv = _linear(x, w_qkv)  # (B, n, h*(2 d_k + d_v)): every head's Q, K, V in one product
     q, k, v = (_split_heads(part, h) for part in np.split(qkv, [h * d_k, 2 * h * d_k], axis=2))
     weights = np.matmul(q, k.swapaxes(-1, -2), out=_key_major(B, h, n, x.dtype))  # the scores
-    weights *= 1 / math.sqrt(d_k)
-    if causal:
-        weights += causal_mask(n, x.dtype)
-    softmax(weights, out=weights)
+    weights *= 1 / math.sqrt(d_k) if scale is None else scale
+    keep = None
+    if linear:
+        keep = (np.isfinite(causal_mask(n)) if causal else np.ones((n, n), bool)).astype(x.dtype)
+        weights *= keep
+    else:
+        if causal:
+            weights += causal_mask(n, x.dtype)
+        softmax(weights, out=weights)
     concat = np.empty((B, n, h * d_v), dtype=x.dtype)
     np.matmul(weights, v, out=_split_heads(concat, h))
-    return _linear(concat, w_o), AttentionCache(x, w_qkv, q, k, v, weights, concat, w_o)
+    return _linear(concat, w_o), AttentionCache(x, w_qkv, q, k, v, weights, concat, w_o, scale, keep)
 
 
 def self_attention_backward(dout, cache):  # (B, n, d) -> dx, dW_q, dW_k, dW_v, dW_o
-    """Back through W_o, the weighted sum of V, the softmax and the 1/sqrt(d_k) scale to Q, K, V."""
+    """Back through W_o, the weighted sum of V, the softmax (linear: the mask of later words) and
+    the scale to Q, K, V."""
     c = cache
     B, h, n, d_k = c.q.shape
     dheads = _split_heads(_linear(dout, c.w_o.T), h)
@@ -180,8 +191,12 @@ def self_attention_backward(dout, cache):  # (B, n, d) -> dx, dW_q, dW_k, dW_v, 
     dq, dk, dv = (_split_heads(part, h) for part in np.split(dqkv, [h * d_k, 2 * h * d_k], axis=2))
     np.matmul(c.weights.swapaxes(-1, -2), dheads, out=dv)
     dweights = np.matmul(dheads, c.v.swapaxes(-1, -2), out=_key_major(B, h, n, dout.dtype))
-    dscores = softmax_backward(dweights, c.weights)
-    dscores *= 1 / math.sqrt(d_k)
+    if c.keep is None:
+        dscores = softmax_backward(dweights, c.weights)
+    else:
+        dscores = dweights
+        dscores *= c.keep
+    dscores *= 1 / math.sqrt(d_k) if c.scale is None else c.scale
     np.matmul(dscores, c.k, out=dq)
     np.matmul(dscores.swapaxes(-1, -2), c.q, out=dk)
     dw_qkv = _weight_grad(c.x, dqkv)  # (d, h*(2 d_k + d_v))

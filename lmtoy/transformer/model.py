@@ -17,6 +17,11 @@ the default) or pre-norm:
 
     post:  Y = LN1(X + MultiHead(X));     X' = LN2(Y + FFN(Y))
     pre:   Y = X + MultiHead(LN1(X));     X' = Y + FFN(LN2(Y))
+    none:  Y = X + MultiHead(X);          X' = Y + FFN(Y)        (no norm weights in the file)
+
+The scale 1 / sqrt(d_k) is ``attention_scale`` when given; with ``attention`` "linear" the
+softmax is left out: A_j = scale Q_j K_j^T with the later words' entries set to 0, so a head
+sums the values its scores pick (``lmtoy.transformer.compile`` sets such weights by hand).
 
     logits = X_L U  (pre-norm: LN_f(X_L) U, ``final_norm.*``), U = de_embedding (d, N),
              or E^T when tied;  P(word after ids[:i+1]) = softmax(logits[i])
@@ -25,6 +30,7 @@ the default) or pre-norm:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
@@ -37,7 +43,8 @@ END = "<end>"  # appended to the corpus words: ends every sentence, stops genera
 TASKS = ("next-word", "translate", "classify")  # decoder-only; encoder-decoder; encoder + class head
 POOLS = ("mean", "max")
 POSITIONS = ("sinusoidal", "learned")
-NORMS = ("post", "pre")
+NORMS = ("post", "pre", "none")  # none: no layer norm at all (the residual adds alone; next-word only)
+ATTENTIONS = ("softmax", "linear")  # linear: weights = scale Q K^T, 0 on later words, no softmax (next-word only)
 INITS = ("xavier", "he", "normal")
 
 
@@ -66,6 +73,8 @@ class Config:
     source_vocab_size: int | None = None  # translate: the source side's vocabulary
     n_classes: int | None = None  # classify: how many labels
     pool: str = "mean"  # classify: how the encoder's outputs become one vector (mean or max over positions)
+    attention: str = "softmax"  # or "linear": scale Q K^T without the softmax (next-word only)
+    attention_scale: float | None = None  # the factor on Q K^T; None: 1 / sqrt(d_k)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "n_heads", "n_layers", "context"):
@@ -80,12 +89,18 @@ class Config:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
             _check_positive(name, getattr(self, name))
-        for name, allowed in (("positions", POSITIONS), ("norm", NORMS), ("init", INITS)):
+        for name, allowed in (("positions", POSITIONS), ("norm", NORMS), ("init", INITS), ("attention", ATTENTIONS)):
             if (value := getattr(self, name)) not in allowed:
                 raise UsageError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         if not isinstance(self.tied, bool):
             raise UsageError(f"tied must be true or false, not {self.tied!r}")
+        scale = self.attention_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf):
+            raise UsageError(f"attention_scale must be a number above 0, not {scale!r}")
         self._check_task()
+        for name in ("norm", "attention"):
+            if self.task != "next-word" and getattr(self, name) in ("none", "linear"):
+                raise UsageError(f"{name} {getattr(self, name)} is for the next-word task, not {self.task}")
 
     def _check_task(self) -> None:
         """The task's own fields: present where it needs them, absent elsewhere."""
@@ -160,7 +175,7 @@ def param_count(config: Config) -> tuple[int, int]:
         return _task_module(c.task).param_count(c)
     layer = block_numbers(c)
     learned, pre, untied = c.positions == "learned", c.norm == "pre", not c.tied
-    arrays = 1 + learned + 12 * c.n_layers + 2 * pre + untied
+    arrays = 1 + learned + (8 if c.norm == "none" else 12) * c.n_layers + 2 * pre + untied
     numbers = (c.vocab_size * c.d_model * (1 + untied) + learned * c.context * c.d_model + c.n_layers * layer
                + pre * 2 * c.d_model)
     return arrays, numbers
@@ -230,22 +245,28 @@ def _prefix(layer) -> str:  # 0 -> "layer0"; "encoder.layer1" stays
     return layer if isinstance(layer, str) else f"layer{layer}"
 
 
-def _block(x, params, layer, norm, causal=True):  # (B, n, d) -> (B, n, d), BlockCache
+def _block(x, params, layer, norm, causal=True, linear=False, scale=None):  # (B, n, d) -> (B, n, d), BlockCache
     """One transformer block: self-attention (causal in a decoder, not in an encoder), add &
     norm, feed-forward, add & norm (or pre-norm); weights ``{prefix}.W_q`` ..., where the prefix
-    is ``layer{l}`` (decoder-only) or e.g. ``encoder.layer{l}``."""
+    is ``layer{l}`` (decoder-only) or e.g. ``encoder.layer{l}``. ``linear`` and ``scale`` are
+    the attention's (``Config.attention`` "linear", ``Config.attention_scale``)."""
     prefix = _prefix(layer)
-    p = {name: params[f"{prefix}.{name}"] for name in _LAYER_PARAMS}
+    p = {name: params.get(f"{prefix}.{name}") for name in _LAYER_PARAMS}  # norm "none": no norm weights
     attention = (p["W_q"], p["W_k"], p["W_v"], p["W_o"])
     ffn = (p["W_1"], p["b_1"], p["W_2"], p["b_2"])
+    if norm == "none":
+        a, ac = layers.self_attention(x, *attention, causal=causal, linear=linear, scale=scale)
+        y = x + a
+        f, fc = layers.feed_forward(y, *ffn)
+        return y + f, BlockCache(None, ac, a, y, None, fc, f, y + f)
     if norm == "post":
-        a, ac = layers.self_attention(x, *attention, causal=causal)
+        a, ac = layers.self_attention(x, *attention, causal=causal, linear=linear, scale=scale)
         y, n1 = layers.layer_norm(x + a, p["norm1.gain"], p["norm1.bias"])
         f, fc = layers.feed_forward(y, *ffn)
         out, n2 = layers.layer_norm(y + f, p["norm2.gain"], p["norm2.bias"])
     else:
         x1, n1 = layers.layer_norm(x, p["norm1.gain"], p["norm1.bias"])
-        a, ac = layers.self_attention(x1, *attention, causal=causal)
+        a, ac = layers.self_attention(x1, *attention, causal=causal, linear=linear, scale=scale)
         y = x + a
         y2, n2 = layers.layer_norm(y, p["norm2.gain"], p["norm2.bias"])
         f, fc = layers.feed_forward(y2, *ffn)
@@ -259,7 +280,12 @@ _LAYER_PARAMS = ("W_q", "W_k", "W_v", "W_o", "norm1.gain", "norm1.bias", "W_1", 
 
 def _block_backward(dout, cache, layer, norm):  # (B, n, d) -> (B, n, d), grads of that block
     g = {}
-    if norm == "post":
+    if norm == "none":
+        dy, g["W_1"], g["b_1"], g["W_2"], g["b_2"] = layers.feed_forward_backward(dout, cache.ffn)
+        dy += dout
+        dx, g["W_q"], g["W_k"], g["W_v"], g["W_o"] = layers.self_attention_backward(dy, cache.attention)
+        dx += dy
+    elif norm == "post":
         dy_f, g["norm2.gain"], g["norm2.bias"] = layers.layer_norm_backward(dout, cache.norm2)
         dy, g["W_1"], g["b_1"], g["W_2"], g["b_2"] = layers.feed_forward_backward(dy_f, cache.ffn)
         dx_a, g["norm1.gain"], g["norm1.bias"] = layers.layer_norm_backward(dy + dy_f, cache.norm1)
@@ -278,7 +304,7 @@ def _block_backward(dout, cache, layer, norm):  # (B, n, d) -> (B, n, d), grads 
 
 def block_shapes(prefix: str, c: "Config") -> dict[str, tuple[int, ...]]:
     """The 12 weights of one block named ``{prefix}.W_q`` ... (``_block``'s), in file order."""
-    return {
+    shapes = {
         f"{prefix}.W_q": (c.n_heads, c.d_model, c.d_k),
         f"{prefix}.W_k": (c.n_heads, c.d_model, c.d_k),
         f"{prefix}.W_v": (c.n_heads, c.d_model, c.d_v),
@@ -292,12 +318,13 @@ def block_shapes(prefix: str, c: "Config") -> dict[str, tuple[int, ...]]:
         f"{prefix}.norm2.gain": (c.d_model,),
         f"{prefix}.norm2.bias": (c.d_model,),
     }
+    return shapes if c.norm != "none" else {name: shape for name, shape in shapes.items() if ".norm" not in name}
 
 
 def block_numbers(c: "Config") -> int:
     """How many numbers one block holds (the sizes of ``block_shapes``)."""
     return (2 * c.n_heads * c.d_model * c.d_k + c.n_heads * c.d_model * c.d_v + c.n_heads * c.d_v * c.d_model
-            + 4 * c.d_model + 2 * c.d_model * c.d_ff + c.d_ff + c.d_model)
+            + 4 * c.d_model * (c.norm != "none") + 2 * c.d_model * c.d_ff + c.d_ff + c.d_model)
 
 
 def encode(params, config, x, prefix="encoder"):  # (B, n, d) -> (B, n, d), [BlockCache]
@@ -344,7 +371,7 @@ def forward_cached(params, config, ids):  # (B, n) int -> (B, n, N), ForwardCach
     x, pc = layers.add_positions(x, position_table(params, config, ids.shape[1], x.dtype))
     blocks = []
     for l in range(config.n_layers):
-        x, bc = _block(x, params, l, config.norm)
+        x, bc = _block(x, params, l, config.norm, linear=config.attention == "linear", scale=config.attention_scale)
         blocks.append(bc)
     fc = None
     if config.norm == "pre":
