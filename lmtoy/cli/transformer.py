@@ -251,3 +251,4 @@ def embed(model: ModelPath = ..., fmt: FormatOpt = Format.table, svg: Svg = None
 
     saved = _load(model, tuple(COMMAND_OF_TASK))  # every model has word embeddings
     emit(embed_view(saved.vocabulary, embeddings_2d(saved.params["embedding"])), fmt, svg=svg)
+from lmtoy.cli.compile import compile_command; transformer_app.command("compile")(compile_command)  # noqa: E402, E702
