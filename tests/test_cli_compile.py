@@ -71,6 +71,13 @@ def test_generate_and_embed_read_it(run, run_json, compiled):
     assert run("embed", "--model", compiled[False]).exit_code == 0
 
 
+def test_backward_refuses_it_in_one_line(run, compiled):
+    """The backward walk's steps are softmax and layer norm steps: a compiled model has neither."""
+    result = run("transformer", "backward", "--model", compiled[False], "--prompt", "check the battery")
+    assert result.exit_code != 0 and "norm none, linear attention" in plain(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
 def test_out_is_checked_first(run):
     result = run("transformer", "compile", "program_log", "--out", "/dev/null/x.npz")
     assert result.exit_code == 2

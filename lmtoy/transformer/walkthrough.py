@@ -150,6 +150,10 @@ def backward_walk(params, config, ids, end_id, layer=0, head=0, check=True, h=ST
     for value, limit, what in ((layer, config.n_layers, "layer"), (head, config.n_heads, "head")):
         if not 0 <= value < limit:
             raise UsageError(f"{what} {value + 1} does not exist: the model has {limit}")
+    if config.norm == "none" or config.attention != "softmax" or config.attention_scale is not None:
+        raise UsageError(f"the backward walk follows softmax attention scaled by 1 / sqrt(d_k) and layer norms; this "
+                         f"model has norm {config.norm}, {config.attention} attention, scale {config.attention_scale} "
+                         "(a compiled model, or one trained with --norm none, --attention or --attention-scale)")
     inputs, targets = sentence(ids, end_id, config.context)
     p = float64(params)
     logits, cache = checked_forward(p, config, inputs[0])
