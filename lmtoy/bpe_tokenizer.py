@@ -262,7 +262,9 @@ def read_bounded(path: str | Path) -> bytes:
     path = Path(path)
     try:
         if not path.is_file():
-            raise TokenizerFileError(f"{path}: not a tokenizer file (not a regular file)")
+            reason = "not a regular file" if path.exists() else "no such file"
+            raise TokenizerFileError(f"{path}: cannot read ({reason})" if reason == "no such file"
+                                     else f"{path}: not a tokenizer file ({reason})")
         with open(path, "rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
