@@ -261,10 +261,10 @@ def read_bounded(path: str | Path) -> bytes:
     (a folder, /dev/zero, a pipe) or larger than MAX_FILE_BYTES, so nothing reads without end."""
     path = Path(path)
     try:
+        if not path.exists():
+            raise TokenizerFileError(f"{path}: cannot read (no such file)")
         if not path.is_file():
-            reason = "not a regular file" if path.exists() else "no such file"
-            raise TokenizerFileError(f"{path}: cannot read ({reason})" if reason == "no such file"
-                                     else f"{path}: not a tokenizer file ({reason})")
+            raise TokenizerFileError(f"{path}: not a tokenizer file (not a regular file)")
         with open(path, "rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
