@@ -25,7 +25,7 @@ from lmtoy.errors import LmtoyError, UsageError
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
-MODELS = ("model.npz", "pairs.npz", "intents.npz")  # the files the transformer steps train and read
+MODELS = ("model.npz", "pairs.npz", "intents.npz", "compiled.npz")  # the files the transformer steps train and read
 PROGRAM = "check the program log and find out whether it ran"
 BATTERY = "check the battery log and find out whether it ran"
 
@@ -71,6 +71,16 @@ STEPS = [
          f"lmtoy feedforward program_log --prompt '{BATTERY}'"),
     Step("7. Second-order model as matrix multiplications", "battery=0, program=1, ran=1 gives [-1, 1], "
          "ReLU [0, 1], please 1.", f"lmtoy feedforward program_log --prompt '{PROGRAM}'"),
+    Step("7. The counted model is a transformer", "Build, not train: one-hot embeddings, attention whose Q K^T looks "
+         "up the recent word's mask, a feed-forward layer whose ReLU makes the (earlier, recent) presences and whose "
+         "W_2 holds their transition rows; a second head and a gate give the unmasked vote when no informative "
+         "feature is active.", "lmtoy transformer compile program_log --out compiled.npz --masked"),
+    Step("7. The counted model is a transformer", "An ordinary model file: predict reads it. Its logits are section "
+         "5's masked votes, down 1, please 0, so down wins.",
+         f"lmtoy transformer predict --model compiled.npz --prompt '{BATTERY}' --top 3"),
+    Step("7. The counted model is a transformer", "The same forward pass step by step: the heads' Q K^T is the mask "
+         "lookup of section 6, the feed-forward hidden layer the features of section 7, the logits the votes.",
+         f"lmtoy transformer trace --model compiled.npz --prompt '{BATTERY}'"),
     Step("8. Sequence completion", "Pick the most likely next word, append it, repeat: 'show me my' grows "
          "'photos please', then stops, since nothing follows 'please'.",
          "lmtoy complete show_me --prompt 'show me my' --explain"),

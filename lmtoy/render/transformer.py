@@ -98,6 +98,8 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
     """One forward pass, step by step: each intermediate with its shape, and the shape table.
     csv/tsv/markdown write the shape table ('shapes') and then one table per step."""
     n = len(prompt)
+    scale = config.get("attention_scale") if isinstance(config, dict) else None
+    scaled = "divided by sqrt(d_k)" if scale is None else f"multiplied by {scale:g}"
     tokens = token_labels(prompt)
     shape_table = TextTable(["what", "this model", "paper"], [list(s) for s in shapes], title=SHAPES_TITLE)
     parts, tables = [_shape_table(shapes)], [("shapes", shape_table)]
@@ -108,7 +110,7 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
         cols = list(words) if over_words else [str(j + 1) for j in range(a.shape[1])]
         if name.endswith(("scores", "weights")):
             cols = tokens  # the keys: the prompt's words, as in 'attention'
-        note = "  (Q K^T already divided by sqrt(d_k))" if name.endswith("scores") else ""
+        note = f"  (Q K^T already {scaled})" if name.endswith("scores") else ""
         grid = Grid.of(a, rows, cols, title=f"{name}  [{' x '.join(map(str, a.shape))}]{note}",
                        hide_zeros=over_words, row_header="word" if rows is tokens else "", keep_order=not over_words)
         parts.append(grid)
