@@ -56,7 +56,8 @@ class _Sentences(Words):
     """A tokenizer that splits each sentence text (``sentence_text``) into labelled tokens."""
 
     def split(self, text: str) -> list[str]:  # one normalised sentence -> its token labels
-        raise NotImplementedError
+        """Each subclass (Chars, Bpe) says how a sentence becomes tokens."""
+        raise TypeError(f"{type(self).__name__} does not say how to split a sentence")
 
     def read(self, data: str | bytes, *, name: str = "<text>", join_lines: bool = False,
              keep_case: bool = False) -> Corpus:
