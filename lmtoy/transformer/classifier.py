@@ -244,25 +244,14 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
     finite differences, in float64, on random texts of ``context`` words and random labels.
     Drawn clear of ReLU kinks and, for max pooling, of near ties between positions (where the
     maximum would switch under a finite-difference step)."""
-    from lmtoy.transformer.train import numeric_gradient
-
     check_config(config)
-    for _ in range(100):
-        params = model.init_params(config, rng, dtype=np.float64)
-        for value in params.values():
-            if value.ndim == 1:
-                value += rng.normal(0, 0.1, value.shape)
-        inputs = rng.integers(0, config.vocab_size, size=(batch, config.context))
-        targets = rng.integers(0, config.n_classes, size=batch)
-        if _clear_of_kinks(params, config, inputs, 100 * h):
-            break
-    _, grads = loss_and_grads(params, config, inputs, targets)
-    errors = {}
-    for name, value in params.items():
-        numeric = numeric_gradient(lambda: _loss(params, config, inputs, targets), value, h)
-        scale = max(np.abs(grads[name]).max(), np.abs(numeric).max(), 1e-300)
-        errors[name] = float(np.abs(grads[name] - numeric).max() / scale)
-    return errors
+    from lmtoy.transformer.train import checkable, weight_errors
+
+    draw = lambda: (rng.integers(0, config.vocab_size, size=(batch, config.context)),
+                    rng.integers(0, config.n_classes, size=batch))
+    params, inputs, targets = checkable(config, rng, draw, lambda p, x: _clear_of_kinks(p, config, x, 100 * h))
+    return weight_errors(params, loss_and_grads(params, config, inputs, targets)[1],
+                         lambda: _loss(params, config, inputs, targets), h)
 
 
 def _clear_of_kinks(params, config, inputs, margin) -> bool:

@@ -36,7 +36,7 @@ import numpy as np
 
 from lmtoy.transformer import layers
 from lmtoy.transformer.model import (
-    Config, block_numbers, block_shapes, de_embedding, encode, encode_backward, init_params, position_table,
+    Config, block_numbers, block_shapes, de_embedding, encode, encode_backward, position_table,
 )
 from lmtoy.transformer.pair_batches import PairBatch, PairBatches, setup  # noqa: F401  (train.setup calls it here)
 
@@ -250,33 +250,21 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
     from lmtoy.transformer.train import numeric_gradient
 
     n_s, n_t = config.context, max(config.context - 1, 1)
-    for _ in range(100):  # finite differences across a ReLU kink are wrong: draw again
-        params = init_params(config, rng, dtype=np.float64)
-        for value in params.values():
-            if value.ndim == 1:
-                value += rng.normal(0, 0.1, value.shape)
-        inputs = PairBatch(rng.integers(0, config.source_vocab_size, (batch, n_s)),
-                           rng.integers(0, config.vocab_size, (batch, n_t)))
-        targets = rng.integers(0, config.vocab_size, (batch, n_t))
-        if _clear_of_kinks(params, config, inputs, 100 * h):
-            break
-    _, grads = loss_and_grads(params, config, inputs, targets)
-    errors = {}
-    for name, value in params.items():
-        numeric = numeric_gradient(lambda: _loss(params, config, inputs, targets), value, h)
-        errors[name] = _relative(grads[name], numeric)
+    from lmtoy.transformer.train import checkable, relative_error, weight_errors
+
+    draw = lambda: (PairBatch(rng.integers(0, config.source_vocab_size, (batch, n_s)),
+                              rng.integers(0, config.vocab_size, (batch, n_t))),
+                    rng.integers(0, config.vocab_size, (batch, n_t)))
+    params, inputs, targets = checkable(config, rng, draw, lambda p, x: _clear_of_kinks(p, config, x, 100 * h))
+    errors = weight_errors(params, loss_and_grads(params, config, inputs, targets)[1],
+                           lambda: _loss(params, config, inputs, targets), h)
     memory = encode_source(params, config, inputs.source)[0]
     logits, cache = decode(params, config, memory, inputs.target)
     _, ce = layers.cross_entropy(logits, targets)
     dmemory, _ = decode_backward(params, config, layers.cross_entropy_backward(1.0, ce), cache)
     decoder_loss = lambda: layers.cross_entropy(decode(params, config, memory, inputs.target)[0], targets)[0]
-    errors["encoder output"] = _relative(dmemory, numeric_gradient(decoder_loss, memory, h))
+    errors["encoder output"] = relative_error(dmemory, numeric_gradient(decoder_loss, memory, h))
     return errors
-
-
-def _relative(analytic, numeric) -> float:
-    scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-300)
-    return float(np.abs(analytic - numeric).max() / scale)
 
 
 def _clear_of_kinks(params, config, inputs, margin) -> bool:

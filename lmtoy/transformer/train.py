@@ -303,21 +303,37 @@ def gradcheck(config, rng, batch=2, h=1e-5) -> dict[str, float]:
     by the largest |gradient| of that weight (a plain elementwise ratio would
     divide the finite differences' rounding noise by near-zero gradients).
     """
-    for _ in range(100):  # finite differences across a ReLU kink are wrong: draw again
+    draw = lambda: tuple(rng.integers(0, config.vocab_size, size=(2, batch, config.context)))
+    params, inputs, targets = checkable(config, rng, draw, lambda p, x: _clear_of_kinks(p, config, x, 100 * h))
+    return weight_errors(params, loss_and_grads(params, config, inputs, targets)[1],
+                         lambda: _loss(params, config, inputs, targets), h)
+
+
+def checkable(config, rng, draw, clear):  # -> params (float64), inputs, targets
+    """A random float64 model (gains and biases moved off 1 and 0 too) and ``draw()``'s
+    (inputs, targets), drawn again (up to 100 times) until ``clear(params, inputs)``: finite
+    differences across a ReLU kink (or a max-pooling tie) are wrong. Every task's gradcheck
+    starts here."""
+    for _ in range(100):
         params = init_params(config, rng, dtype=np.float64)
-        for name, value in params.items():
+        for value in params.values():
             if value.ndim == 1:
                 value += rng.normal(0, 0.1, value.shape)
-        inputs, targets = rng.integers(0, config.vocab_size, size=(2, batch, config.context))
-        if _clear_of_kinks(params, config, inputs, 100 * h):
+        inputs, targets = draw()
+        if clear(params, inputs):
             break
-    _, grads = loss_and_grads(params, config, inputs, targets)
-    errors = {}
-    for name, value in params.items():
-        numeric = numeric_gradient(lambda: _loss(params, config, inputs, targets), value, h)
-        scale = max(np.abs(grads[name]).max(), np.abs(numeric).max(), 1e-300)
-        errors[name] = float(np.abs(grads[name] - numeric).max() / scale)
-    return errors
+    return params, inputs, targets
+
+
+def weight_errors(params, grads, loss, h=1e-5) -> dict[str, float]:
+    """Each weight's ``relative_error`` between ``grads`` and central finite differences of ``loss()``."""
+    return {name: relative_error(grads[name], numeric_gradient(loss, value, h)) for name, value in params.items()}
+
+
+def relative_error(analytic, numeric) -> float:
+    """The worst |analytic - numeric|, divided by the largest |gradient| of the two."""
+    scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-300)
+    return float(np.abs(analytic - numeric).max() / scale)
 
 
 def _clear_of_kinks(params, config, inputs, margin) -> bool:
