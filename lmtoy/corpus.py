@@ -49,7 +49,7 @@ _ENDS = frozenset(".!?" + _FULL_WIDTH_ENDS)
 _TOKEN = re.compile(r"\w+(?:'+\w+)*|[.!?\n]")  # ASCII words without edge apostrophes, ends
 _WEIGHT_LIKE = re.compile(r"[-+]?[\d.,]*\d[\d.,]*[%xX]")
 _WEIGHT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([%xX])")
-_DROP_ENDS = str.maketrans(dict.fromkeys(_ENDS, " "))
+DROP_ENDS = str.maketrans(dict.fromkeys(_ENDS, " "))
 _CJK = re.compile(  # Han ideographs (with 々〆〇), hiragana, katakana (with half-width forms)
     "[\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
     "\U00020000-\U0003ffff]"
@@ -310,10 +310,21 @@ def _segments(text: str, join_lines: bool) -> tuple[list[str], list[float]]:
         if not rest:
             raise CorpusError(f"line {no}: weight '{first}' is not followed by any text")
         if weight > 0:
-            texts.append(rest[0].translate(_DROP_ENDS))
+            texts.append(rest[0].translate(DROP_ENDS))
             weights.append(weight)
     flush()
     return texts, weights
+
+
+def corpus_of(sentences: list[list[str]], weights: np.ndarray, name: str) -> Corpus:
+    """Sentences of tokens as a Corpus: sorted vocabulary, ids, starts, weights (S,).
+    [[b, a], [a]] -> vocabulary (a, b), ids [1, 0, 0], starts [0, 2, 3]."""
+    words = sorted({w for sentence in sentences for w in sentence})
+    index = {w: i for i, w in enumerate(words)}
+    flat = [w for sentence in sentences for w in sentence]
+    ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
+    return Corpus(Vocabulary(tuple(words)), ids, starts, weights, name)
 
 
 def parse_corpus(

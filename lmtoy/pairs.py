@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lmtoy.corpus import Corpus, Vocabulary, parse_weight, text_lines, tokenize
+from lmtoy.corpus import Corpus, corpus_of, parse_weight, text_lines, tokenize
 from lmtoy.errors import CorpusError
 
 TAB = "\t"
@@ -75,7 +75,7 @@ def parse_pairs(data: str | bytes, *, name: str = "<text>", keep_case: bool = Fa
     if not lines:
         raise CorpusError(f"{name}: no pairs found (the file is empty, has only comments, or every line weighs 0)")
     weights = np.asarray(weights, dtype=np.float64)
-    return Pairs(_side(sources, weights, name), _side(targets, weights, name), np.asarray(lines, dtype=np.int64), name)
+    return Pairs(corpus_of(sources, weights, name), corpus_of(targets, weights, name), np.asarray(lines, dtype=np.int64), name)
 
 
 def _read_line(line: str, no: int, keep_case: bool, tokenize=tokenize) -> tuple[tuple[list[str], list[str]], float]:
@@ -97,16 +97,6 @@ def _read_line(line: str, no: int, keep_case: bool, tokenize=tokenize) -> tuple[
         if not found:
             raise CorpusError(f"line {no}: the {side} side has no words")
     return words, weight
-
-
-def _side(sentences: list[list[str]], weights: np.ndarray, name: str) -> Corpus:
-    """One side's sentences as a Corpus: sorted vocabulary, ids, starts, the pairs' weights."""
-    words = sorted({w for sentence in sentences for w in sentence})
-    index = {w: i for i, w in enumerate(words)}
-    flat = [w for sentence in sentences for w in sentence]
-    ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
-    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
-    return Corpus(Vocabulary(tuple(words)), ids, starts, weights, name)
 
 
 def looks_like_pairs(data: str | bytes) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 
 from lmtoy.bpe import sentence_text
 from lmtoy.bpe_tokenizer import Tokenizer, TokenizerFileError
-from lmtoy.corpus import _DROP_ENDS, Corpus, Vocabulary, parse_corpus, sentence_texts, tokenize
+from lmtoy.corpus import DROP_ENDS, Corpus, corpus_of, parse_corpus, sentence_texts, tokenize
 from lmtoy.errors import CorpusError
 
 SPACE = "␣"  # how a space is shown, in a chars or a BPE token
@@ -74,7 +74,7 @@ class _Sentences(Words):
 
     def tokens(self, text: str, keep_case: bool = False) -> list[str]:
         """A prompt's tokens: the text as one sentence, its sentence ends spaces."""
-        return self.split(sentence_text(text.translate(_DROP_ENDS), keep_case))
+        return self.split(sentence_text(text.translate(DROP_ENDS), keep_case))
 
     def token(self, text: str, keep_case: bool = False) -> str:
         """One token named by its text (--word): a space may be typed as ' ' or '␣'."""
@@ -125,17 +125,6 @@ class Bpe(_Sentences):
 
 
 WORDS, CHARS = Words(), Chars()
-
-
-def corpus_of(sentences: list[list[str]], weights: np.ndarray, name: str) -> Corpus:
-    """Sentences of tokens as a Corpus: sorted vocabulary, ids, starts, weights.
-    [[b, a], [a]] -> vocabulary (a, b), ids [1, 0, 0], starts [0, 2, 3]."""
-    words = sorted({w for sentence in sentences for w in sentence})
-    index = {w: i for i, w in enumerate(words)}
-    flat = [w for sentence in sentences for w in sentence]
-    ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
-    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
-    return Corpus(Vocabulary(tuple(words)), ids, starts, weights, name)
 
 
 def loads(text: str, name: str = "<tokenizer>") -> Words:
