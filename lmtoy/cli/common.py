@@ -27,6 +27,7 @@ class Format(str, Enum):
     csv = "csv"
     tsv = "tsv"
     markdown = "markdown"
+    arpa = "arpa"  # n-gram models only (first-order, second-order): View.arpa
 
 
 class Norm(str, Enum):  # lmtoy.transformer.model.NORMS

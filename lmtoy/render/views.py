@@ -34,6 +34,8 @@ class View:
         stderr, so stdout holds only the data
     tables : [(name, Grid or TextTable)], written instead of ``main`` by csv, tsv and
         markdown when a view has several tables (neither: JSON only)
+    arpa : () -> str, the model as an ARPA file, for views of an n-gram model (else
+        ``--format arpa`` is refused with ``no_arpa``)
     """
 
     parts: list
@@ -43,6 +45,8 @@ class View:
     hint: str = "use --sparse for the non-zero entries only"
     messages: list[str] = field(default_factory=list)
     tables: list[tuple[str, Grid | TextTable]] | None = None
+    arpa: Callable[[], str] | None = None
+    no_arpa: str = "--format arpa writes an n-gram model: use it with first-order or second-order"
 
     def table(self, width: int = 80, max_rows: int = 40) -> Group:
         shown = []
@@ -55,6 +59,10 @@ class View:
 
     def text(self, fmt: str, sparse: bool = False) -> str:
         """The view as text in ``fmt`` (json, csv, tsv, markdown), never truncated."""
+        if fmt == "arpa":
+            if self.arpa is None or sparse:
+                raise UsageError(self.no_arpa if self.arpa is None else "--sparse does not apply to --format arpa")
+            return self.arpa()
         if sparse:
             if self.sparse is None:
                 raise UsageError("--sparse applies to transition matrices only")
