@@ -34,6 +34,32 @@ class Step(NamedTuple):
     section: str  # "4. Feature voting": --section 4 picks it
     caption: str
     command: str  # shown, then run
+    figure: str = ""  # `lmtoy figure` arguments: the handout (--html) draws it after the step
+
+
+# the figure each section's handout shows, after the section's last step (lmtoy figure ARGS)
+SECTION_FIGURES = {
+    "1. One-hot encoding": "one_hot_vocabulary",
+    "1. Matrix multiplication as lookup": "matrix_mult_three_row_two_col",
+    "2. First-order sequence model": "markov_chain",
+    "2. Lookup": "transition_lookups",
+    "3. Second-order sequence model": "markov_chain_2",
+    "4. Second-order with skips": "transition_matrix_second_order_skips",
+    "4. Feature voting": "feature_voting",
+    "5. Masking": "masked_feature_activities",
+    "6. Attention as matrix multiplication": "mask_matrix_lookup",
+    "7. Second-order model as matrix multiplications": "feature_creation_layer",
+    "7. The counted model is a transformer": "architecture --highlight feedforward",
+    "8. Sequence completion": "architecture --highlight softmax",
+    "9. Positional encoding": "positional_encoding",
+    "9. Softmax": "architecture --highlight softmax",
+    "10. Basic self-attention (Bloem)": "architecture --highlight multihead",
+    "10. A transformer, trained by hand": "architecture --highlight embedding",
+    "10. Shapes": "matrix_shapes --model model.npz",
+    "10. The encoder and cross-attention": "architecture --highlight cross-attention",
+    "11. Learned, not counted": "embedded_words --model model.npz",
+    "11. Attention, learned": "architecture --highlight multihead",
+}
 
 
 STEPS = [
@@ -134,6 +160,16 @@ STEPS = [
 ]
 
 
+def _with_figures(steps: list[Step]) -> list[Step]:
+    """The steps, the last of each section carrying that section's figure."""
+    last = {step.section: i for i, step in enumerate(steps)}
+    return [s._replace(figure=SECTION_FIGURES.get(s.section, "")) if last[s.section] == i else s
+            for i, s in enumerate(steps)]
+
+
+STEPS = _with_figures(STEPS)
+
+
 def shell_lines(command: str, width: int = 80) -> str:
     """'$ command', broken before options with '\\' continuations so that it fits and still pastes."""
     lines = ["$"]
@@ -161,6 +197,7 @@ def tour(
     section: Annotated[str, typer.Option("--section", "-s", help="Only the steps of this section, e.g. 3.")] = "",
     list_: Annotated[bool, typer.Option("--list", help="List the sections and their steps, and exit.")] = False,
     keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the model the tour trains in this folder (made if missing), so the commands it shows can be copied as they are.", file_okay=False)] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write the tour as one self-contained HTML handout (contents, each step's command, its output in colour and the section's figure) instead of showing it.", dir_okay=False)] = None,
 ):
     """A tour of the worked examples: each step captioned, with the command it runs."""
     steps = [s for s in STEPS if not section or s.section.split(".")[0] == section.rstrip(".")]
@@ -169,13 +206,20 @@ def tour(
     if list_:
         return print_renderable(_listing(steps))
     steps = _with_model(steps)
+    if html is not None:
+        from lmtoy.cli.handout import checked_path, write_handout
+
+        html = checked_path(html)  # before any work, and before the tour moves to its scratch folder
+        show = lambda shown: write_handout(shown, html)  # noqa: E731
+    else:
+        show = lambda shown: _run(shown, pause)  # noqa: E731
     if keep is not None:
-        return _run(_kept(steps, keep), pause)
+        return show(_kept(steps, keep))
     here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="lmtoy-tour-") as scratch:  # removed on every way out
         os.chdir(scratch)
         try:
-            _run(steps, pause)
+            show(steps)
         finally:
             os.chdir(here)
     if any(model in s.command for s in steps for model in MODELS):
@@ -217,7 +261,7 @@ def _steps(steps: list[Step], interactive: bool) -> None:
 
 
 def _captured(command: str) -> str:
-    """What a command prints, with the colours it would have on this terminal."""
+    """What a command prints, with the colours it would have on a terminal."""
     class Terminal(io.StringIO):
         encoding = getattr(sys.stdout, "encoding", "utf-8")
 
@@ -244,7 +288,7 @@ def _kept(steps: list[Step], folder: Path) -> list[Step]:
             command = command.replace(f" {model}", f" {shlex.quote(str(folder / model))}")
         return command
 
-    return [s._replace(command=kept(s.command)) for s in steps]
+    return [s._replace(command=kept(s.command), figure=kept(" " + s.figure)[1:]) for s in steps]
 
 
 def _listing(steps: list[Step]):
