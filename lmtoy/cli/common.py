@@ -21,13 +21,21 @@ if TYPE_CHECKING:
     from lmtoy.corpus import Corpus
     from lmtoy.render.views import View
 
-class Format(str, Enum):
+class Format(str, Enum):  # every output format: NgramFormatOpt offers them all
     table = "table"
     json = "json"
     csv = "csv"
     tsv = "tsv"
     markdown = "markdown"
     arpa = "arpa"  # n-gram models only (first-order, second-order): View.arpa
+
+
+class TextFormat(str, Enum):  # what FormatOpt offers: every format but arpa (compare by .value)
+    table = "table"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+    markdown = "markdown"
 
 
 class Norm(str, Enum):  # lmtoy.transformer.model.NORMS
@@ -68,7 +76,10 @@ CorpusArg = Annotated[
 ]
 JoinLines = Annotated[bool, typer.Option("--join-lines", help="Single line breaks in prose are spaces (wrapped text); blank lines end sentences.")]
 KeepCase = Annotated[bool, typer.Option("--keep-case", help="Keep upper case instead of lower-casing words.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format; only the table view truncates.", case_sensitive=False)]
+FormatOpt = Annotated[TextFormat, typer.Option("--format", "-f", help="Output format; only the table view truncates.", case_sensitive=False)]
+# first-order and second-order: also an ARPA file, the n-gram model KenLM and SRILM read
+NgramFormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
+                                                help="Output format; only the table view truncates; arpa: the model as an ARPA file (KenLM, SRILM).")]
 Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
 Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as an SVG figure.", dir_okay=False)]
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
@@ -274,6 +285,7 @@ def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = Non
     from lmtoy.cli import output
     from lmtoy.render.views import write_svg
 
+    fmt = Format(fmt.value)  # a TextFormat or a Format
     if sparse and fmt not in (Format.json, Format.csv, Format.tsv):
         bad_option("--sparse writes records: use it with --format json, csv or tsv", "--sparse")
     text = None if fmt is Format.table else view.text(fmt.value, sparse)  # may refuse: before any output
