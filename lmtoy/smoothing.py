@@ -1,0 +1,319 @@
+"""Smoothed n-gram models for scoring: sentence boundaries, <unk>, and four smoothings.
+
+The convention (README, "Scoring"): a sentence w_1..w_n is padded as
+``<s> w_1 .. w_n </s>`` and scored as n + 1 events P(w_1 | <s>) .. P(</s> | w_n);
+``<s>`` is a context, never predicted; a word never seen in training is ``<unk>``.
+The outcomes a row sums to 1 over are the N words, ``</s>`` and ``<unk>``: P = N + 2.
+An order-n model (first-order is n = 2, second-order n = 3) keeps one sparse level per
+order k = 1..n: the k-grams of the padded training sentences (weighted by their
+sentence weights), sorted by code ``context * B + word`` with B = N + 3.
+
+Every level interpolates with the level below it (level 0 is uniform, 1/P); a context
+never seen at level k uses level k - 1 unchanged. For a context h seen c(h) times:
+
+- ``none``: c(h,w) / c(h) (no smoothing: an unseen event has probability 0);
+- ``add-k``: (c(h,w) + k) / (c(h) + k P); its level 1 is uniform;
+- ``witten-bell``: (c(h,w) + T(h) P_lower) / (c(h) + T(h)), T(h) the words seen after h;
+- ``kneser-ney`` (interpolated): max(a(h,w) - D, 0) / a(h) + gamma(h) P_lower with
+  gamma(h) = sum_w min(a(h,w), D) / a(h). a is the raw count at the highest order and
+  for k-grams that start with <s>, else the continuation count (how many distinct
+  words precede the k-gram). D = n1 / (n1 + 2 n2) per level, n1 and n2 the numbers of
+  k-grams whose count is exactly 1 and 2; when either is 0 (weighted counts, tiny
+  corpora) D = 0.75 and the model says so (``fallback``).
+
+Shapes: N words, P = N + 2 outcomes, E k-grams at one level, R contexts, m events.
+
+Example: show_me (weights 0.2, 0.3, 0.5), first-order add-1: c(my) = 1, P = 9, so
+P(photos | my) = (0.5 + 1) / (1 + 9) = 0.15 and P(show | my) = 1 / 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lmtoy.corpus import Corpus
+from lmtoy.errors import CorpusError, UsageError
+
+METHODS = ("none", "add-k", "witten-bell", "kneser-ney")
+BOS, EOS, UNK = "<s>", "</s>", "<unk>"
+FALLBACK_D = 0.75
+ORDERS = {"first-order": 2, "second-order": 3}
+
+
+@dataclass(frozen=True)
+class Level:
+    """The k-grams of one order.
+
+    codes : (E,) int64, sorted, context code * B + word
+    counts : (E,) float64, the counts this level smooths (raw or continuation)
+    contexts : (R,) int64, sorted context codes; totals, types, held : (R,) float64,
+        c(h), T(h) and sum_w min(c(h,w), D)
+    discount : D (kneser-ney), else None; fallback : True when D is the 0.75 fallback
+    """
+
+    order: int
+    codes: np.ndarray
+    counts: np.ndarray
+    contexts: np.ndarray
+    totals: np.ndarray
+    types: np.ndarray
+    held: np.ndarray
+    discount: float | None = None
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Smoothed:
+    """A smoothed n-gram model: ``words`` are the N words, then </s>, <unk>, <s> (ids N,
+    N + 1, N + 2); ``levels[k - 1]`` is order k."""
+
+    kind: str
+    method: str
+    k: float
+    words: tuple[str, ...]
+    levels: tuple[Level, ...]
+    index: dict = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def order(self) -> int:
+        return len(self.levels)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.words) - 3
+
+    @property
+    def outcomes(self) -> int:  # P
+        return len(self.words) - 1
+
+    @property
+    def base(self) -> int:  # B
+        return len(self.words)
+
+    @property
+    def eos(self) -> int:
+        return self.n_words
+
+    @property
+    def unk(self) -> int:
+        return self.n_words + 1
+
+    @property
+    def bos(self) -> int:
+        return self.n_words + 2
+
+    @property
+    def fallback(self) -> bool:
+        """True when some level's Kneser-Ney discount is the D = 0.75 fallback."""
+        return any(level.fallback for level in self.levels)
+
+    @property
+    def label(self) -> str:
+        """'add-k (k=1)', 'kneser-ney (D fallback 0.75)', 'witten-bell', 'none'."""
+        if self.method == "add-k":
+            return f"add-k (k={self.k:g})"
+        if self.method == "kneser-ney":
+            ds = ", ".join(f"D{lv.order}={lv.discount:.4g}" for lv in self.levels)
+            return f"kneser-ney ({ds}{'; D=0.75 fallback used' if self.fallback else ''})"
+        return self.method
+
+    def id(self, word: str) -> int:
+        """The id of a word, </s> or <s>; any other unseen word is <unk>."""
+        if not self.index:
+            self.index.update({w: i for i, w in enumerate(self.words)})
+        return self.index.get(word, self.unk)
+
+
+def check_method(method: str, k: float) -> None:
+    if method not in METHODS:
+        raise UsageError(f"no smoothing '{method}': choose {', '.join(METHODS)}")
+    if not (k > 0 and np.isfinite(k)):
+        raise UsageError(f"--k must be a finite number above 0, got {k:g}")
+
+
+def padded(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training sentences as ``<s> w_1 .. w_n </s>``: ids (T + 2S,), starts (S+1,),
+    weights (T + 2S,) of each token's sentence. [[a, b]] (N = 2) -> [4, 0, 1, 2]."""
+    n, s = len(corpus.vocabulary), corpus.n_sentences
+    lengths = corpus.lengths + 2
+    starts = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    ids = np.empty(starts[-1], np.int64)
+    inner = np.ones(starts[-1], bool)
+    inner[starts[:-1]] = inner[starts[1:] - 1] = False
+    ids[inner] = corpus.ids
+    ids[starts[:-1]], ids[starts[1:] - 1] = n + 2, n
+    return ids, starts, np.repeat(corpus.weights, lengths)
+
+
+def _kgrams(ids, starts, weights, k: int, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (M,) of every k-gram ending at a predicted position, their weights, and
+    the code of the word before each (-1 at a sentence start)."""
+    pos = np.arange(len(ids))
+    first = np.repeat(starts[:-1], np.diff(starts))  # (T',) where each token's sentence starts
+    end = pos[pos - first >= max(k - 1, 1)] if k > 1 else pos[pos > first]
+    code = np.zeros(len(end), np.int64)
+    for j in range(k - 1, -1, -1):
+        code = code * base + ids[end - j]
+    before = np.where(end - k >= first[end], ids[np.maximum(end - k, 0)], -1)
+    return code, weights[end], before
+
+
+def _unique_sum(codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+    return ordered[new], np.bincount(np.cumsum(new) - 1, weights=weights[order]).astype(np.float64)
+
+
+def _level(ids, starts, weights, k: int, n_order: int, base: int, method: str) -> Level:
+    """Level k: its k-gram counts (continuation counts for Kneser-Ney below the top,
+    except k-grams starting with <s>) and per-context totals."""
+    code, w, before = _kgrams(ids, starts, weights, k, base)
+    raw_codes, raw = _unique_sum(code, w)
+    counts = raw
+    if method == "kneser-ney" and k < n_order:
+        left = before >= 0
+        ext, _ = _unique_sum(before[left] * base ** k + code[left], np.ones(left.sum()))
+        cont_codes, cont = _unique_sum(ext % base ** k, np.ones(len(ext)))
+        at = np.searchsorted(cont_codes, raw_codes)
+        found = (at < len(cont_codes)) & (cont_codes[np.minimum(at, len(cont_codes) - 1)] == raw_codes)
+        starts_bos = raw_codes // base ** (k - 1) == base - 1 if k > 1 else np.zeros(len(raw_codes), bool)
+        counts = np.where(starts_bos, raw, np.where(found, cont[np.minimum(at, len(cont) - 1)], 0.0))
+        keep = counts > 0
+        raw_codes, counts = raw_codes[keep], counts[keep]
+    discount, fallback = None, False
+    if method == "kneser-ney":
+        n1, n2 = int(np.sum(counts == 1)), int(np.sum(counts == 2))
+        fallback = n1 == 0 or n2 == 0
+        discount = FALLBACK_D if fallback else n1 / (n1 + 2 * n2)
+    ctx = raw_codes // base
+    contexts, totals = _unique_sum(ctx, counts)
+    _, types = _unique_sum(ctx, np.ones(len(ctx)))
+    _, held = _unique_sum(ctx, np.minimum(counts, discount or 0.0))
+    return Level(k, raw_codes, counts, contexts, totals, types, held, discount, fallback)
+
+
+def smooth(corpus: Corpus, kind: str, method: str = "kneser-ney", k: float = 1.0) -> Smoothed:
+    """The smoothed model of ``kind`` (first-order or second-order) for ``corpus``.
+
+    Counts are sparse: only the k-grams that occur are stored, never an N^k array.
+    """
+    check_method(method, k)
+    n_order = ORDERS[kind]
+    words = (*corpus.vocabulary.words, EOS, UNK, BOS)
+    base = len(words)
+    if base ** n_order >= 2**62:
+        raise CorpusError(f"{corpus.name}: {len(corpus.vocabulary):,} words is too many to count {n_order}-grams")
+    ids, starts, weights = padded(corpus)
+    levels = tuple(_level(ids, starts, weights, j, n_order, base, method) for j in range(1, n_order + 1))
+    return Smoothed(kind, method, float(k), words, levels)
+
+
+def _find(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:  # (m,) -> (m,)
+    """Indices of ``codes`` in ``sorted_codes``, -1 where absent."""
+    if not len(sorted_codes):
+        return np.full(len(codes), -1)
+    at = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return np.where(sorted_codes[at] == codes, at, -1)
+
+
+def combine(model: Smoothed, level: Level, ctx: np.ndarray, word: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """P_k(word | ctx) (m,) at ``level`` from P_{k-1} (``lower``, (m,)); ctx codes (m,)."""
+    r = _find(level.contexts, ctx)
+    e = _find(level.codes, ctx * model.base + word)
+    seen = r >= 0
+    c = np.where(e >= 0, level.counts[np.maximum(e, 0)], 0.0)
+    tot = np.where(seen, level.totals[np.maximum(r, 0)], 1.0)
+    if model.method == "none":
+        p = c / tot
+    elif model.method == "add-k":
+        p = (c + model.k) / (tot + model.k * model.outcomes) if level.order > 1 else lower
+    elif model.method == "witten-bell":
+        t = level.types[np.maximum(r, 0)]
+        p = (c + t * lower) / (tot + t)
+    else:
+        p = np.maximum(c - level.discount, 0.0) / tot + level.held[np.maximum(r, 0)] / tot * lower
+    return np.where(seen, p, lower)
+
+
+def probabilities(model: Smoothed, history: np.ndarray, word: np.ndarray) -> np.ndarray:  # (m, n-1), (m,) -> (m,)
+    """P(word | history) for m events at once. ``history`` holds the n - 1 ids before each
+    word, oldest first, -1 where the sentence had not begun (before <s>)."""
+    p = np.full(len(word), 1.0 / model.outcomes)
+    for level in model.levels:
+        j = level.order - 1  # context words this level uses
+        use = np.all(history[:, history.shape[1] - j :] >= 0, axis=1) if j else np.ones(len(word), bool)
+        ctx = np.zeros(len(word), np.int64)
+        for col in range(history.shape[1] - j, history.shape[1]):
+            ctx = ctx * model.base + np.maximum(history[:, col], 0)
+        p = np.where(use, combine(model, level, ctx, word, p), p)
+    return p
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The terms of one smoothed probability, for ``lmtoy explain``.
+
+    formula : the rule with symbols, e.g. "(c(h,w) + k) / (c(h) + k*P)"
+    terms : each symbol's value, e.g. {"c(h,w)": 0.5, "c(h)": 1.0, "k": 1.0, "P": 9}
+    value : the probability; count : c(h,w); row_total : c(h) (0 for an unseen context)
+    context : the context the level used (after <unk> and truncation); lower : the
+        breakdown of P_lower, the level below (None at level 0, the uniform 1/P)
+    """
+
+    formula: str
+    terms: dict
+    value: float
+    count: float
+    row_total: float
+    context: tuple[str, ...] = ()
+    lower: "Breakdown | None" = None
+
+
+def breakdown(model: Smoothed, context: tuple[str, ...], word: str) -> Breakdown:
+    """How P(word | context) is made. ``context`` is the words before ``word`` (oldest
+    first; "<s>" for a sentence start), cut to the last n - 1; unseen words are <unk>.
+    Example: show_me add-1, ("my",), "photos" -> "(c(h,w) + k) / (c(h) + k*P)",
+    {c(h,w): 0.5, c(h): 1, k: 1, P: 9}, value 0.15."""
+    ids = [model.id(w) for w in context][-(model.order - 1) :] if model.order > 1 else []
+    if model.bos in ids:  # nothing comes before <s>
+        ids = ids[len(ids) - 1 - ids[::-1].index(model.bos) :]
+    return _breakdown(model, tuple(ids), model.id(word))
+
+
+def _breakdown(model: Smoothed, ids: tuple[int, ...], word: int) -> Breakdown:
+    level = model.levels[len(ids)]
+    p_outcomes = model.outcomes
+    if len(ids) == 0 and model.method == "add-k":
+        lower = _uniform(model)
+        return Breakdown("1/P (add-k's lowest order is uniform)", {"P": p_outcomes}, lower.value, 0.0, 0.0, (), lower)
+    lower = _breakdown(model, ids[1:], word) if ids else _uniform(model)
+    ctx = 0
+    for i in ids:
+        ctx = ctx * model.base + i
+    r = _find(level.contexts, np.array([ctx]))[0]
+    e = _find(level.codes, np.array([ctx * model.base + word]))[0]
+    c = float(level.counts[e]) if e >= 0 else 0.0
+    names = tuple(model.words[i] for i in ids)
+    if r < 0:
+        return Breakdown("P_lower (context never seen: the next-lower order)", {"P_lower": lower.value},
+                         lower.value, 0.0, 0.0, names, lower)
+    tot, t, held = float(level.totals[r]), float(level.types[r]), float(level.held[r])
+    value = float(combine(model, level, np.array([ctx]), np.array([word]), np.array([lower.value]))[0])
+    counted = "a(h,w)" if model.method == "kneser-ney" else "c(h,w)"
+    total = "a(h)" if model.method == "kneser-ney" else "c(h)"
+    formula, terms = {
+        "none": ("c(h,w) / c(h)", {}),
+        "add-k": ("(c(h,w) + k) / (c(h) + k*P)", {"k": model.k, "P": p_outcomes}),
+        "witten-bell": ("(c(h,w) + T(h)*P_lower) / (c(h) + T(h))", {"T(h)": t, "P_lower": lower.value}),
+        "kneser-ney": ("max(a(h,w) - D, 0) / a(h) + gamma(h)*P_lower, gamma(h) = sum_w min(a(h,w), D) / a(h)",
+                       {"D": level.discount, "gamma(h)": held / tot, "P_lower": lower.value}),
+    }[model.method]
+    return Breakdown(formula, {counted: c, total: tot, **terms}, value, c, tot, names, lower)
+
+
+def _uniform(model: Smoothed) -> Breakdown:
+    return Breakdown("1/P (uniform over the N words, </s> and <unk>)", {"P": model.outcomes},
+                     1.0 / model.outcomes, 0.0, 0.0)
