@@ -123,6 +123,18 @@ def test_gradcheck_command(run_json, norm, positions):
     assert data["errors"] and max(data["errors"].values()) < 1e-6
 
 
+@pytest.mark.parametrize("args", [["--norm", "none"], ["--attention", "linear"],
+                                  ["--norm", "none", "--attention", "linear", "--attention-scale", "0.3"]])
+def test_gradcheck_covers_the_options_compile_uses(run_json, args):
+    """compile's models leave out layer norm and may use linear attention with their own scale:
+    train offers the same options, so gradcheck checks their gradients too."""
+    data = run_json("transformer", "gradcheck", *args)
+    config = data["config"]
+    assert config["norm"] == dict(zip(args[::2], args[1::2])).get("--norm", "post")
+    assert config["attention"] == dict(zip(args[::2], args[1::2])).get("--attention", "softmax")
+    assert max(data["errors"].values()) < 1e-6
+
+
 def test_posenc_matches_the_formula(run_json):
     data = run_json("posenc", "--positions", "12", "--d-model", "8")
     pe = np.array(data["values"])

@@ -38,11 +38,6 @@ class TextFormat(str, Enum):  # what FormatOpt offers: every format but arpa (co
     markdown = "markdown"
 
 
-class Norm(str, Enum):  # lmtoy.transformer.model.NORMS
-    post = "post"
-    pre = "pre"
-
-
 class Positions(str, Enum):  # lmtoy.transformer.model.POSITIONS
     sinusoidal = "sinusoidal"
     learned = "learned"

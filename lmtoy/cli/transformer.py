@@ -16,7 +16,7 @@ import typer
 from lmtoy.cli.classify import classify
 from lmtoy.cli.common import (
     Format, FormatOpt, Svg, bad_option, emit, handle_errors,
-    Norm, Pool, Positions, Seed, Steps, Task, Temperature, TopK, sampler, split_words,
+    Pool, Positions, Seed, Steps, Task, Temperature, TopK, sampler, split_words,
 )
 from lmtoy.cli.model_options import (
     COMMAND_OF_TASK, MidSentence, ModelPath, OptionalPrompt, Prompt, Strict, _config_dict, _load, _prompt, _reading,
@@ -24,7 +24,7 @@ from lmtoy.cli.model_options import (
 from lmtoy.cli.seq2seq import (
     SourceText, TargetText, _no_translate_options, _sides, _translate_attention, _translate_trace, translate,
 )
-from lmtoy.cli.train import train
+from lmtoy.cli.train import Attention, TrainNorm, train
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -176,7 +176,9 @@ transformer_app.command()(classify)
 @handle_errors
 def gradcheck(
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seeds the random model and data.")] = 0,
-    norm: Annotated[Norm, typer.Option("--norm", help="Layer norm after each sublayer (post) or before it (pre).")] = Norm.post,
+    norm: Annotated[TrainNorm, typer.Option("--norm", help="Layer norm after each sublayer (post), before it (pre), or none (next-word only).")] = TrainNorm.post,
+    attention: Annotated[Attention, typer.Option("--attention", help="softmax(scale Q K^T + mask), or linear: scale Q K^T masked, no softmax (next-word only).")] = Attention.softmax,
+    attention_scale: Annotated[Optional[float], typer.Option("--attention-scale", min=0.0, help="The factor on Q K^T (default 1 / sqrt(d_k)).")] = None,
     positions: Annotated[Positions, typer.Option("--positions", help="Position encoding.")] = Positions.sinusoidal,
     tied: Annotated[bool, typer.Option("--tied", help="De-embed with the transposed embedding.")] = False,
     task: Annotated[Task, typer.Option("--task", help="The model to check: next-word (decoder-only), translate (encoder-decoder) or classify (encoder, pooling and class head).")] = Task.next_word,
@@ -189,24 +191,26 @@ def gradcheck(
     from lmtoy.render.matrix import Grid
     from lmtoy.render.views import View
 
-    config, check = _gradcheck_model(task, norm.value, positions.value, tied, pool)
+    config, check = _gradcheck_model(task, norm.value, positions.value, tied, pool,
+                                     dict(attention=attention.value, attention_scale=attention_scale))
     errors = check(config, np.random.default_rng(seed))
     values = np.array(list(errors.values()))[:, None]
     what = {"classify": f", {config.pool} pooling", "translate": ", encoder-decoder"}.get(config.task, "")
     grid = Grid.of(values, list(errors), ["worst relative error"], row_header="weight", hide_zeros=False, scale=(0, 1e-6),
-                   title=f"Analytic vs finite-difference gradients ({config.norm}-norm, {config.positions} positions"
+                   title=f"Analytic vs finite-difference gradients ({'no' if config.norm == 'none' else config.norm + '-'}norm, {config.positions} positions, "
+                         f"{config.attention} attention{'' if attention_scale is None else f' x {attention_scale:g}'}"
                          f"{', tied' if tied else ''}{what}): worst {values.max():.1e}")
     emit(View([grid], lambda: {"config": _config_dict(config), "errors": errors}, main=grid), fmt, max_rows=0)
 
 
-def _gradcheck_model(task: Task, norm: str, positions: str, tied: bool, pool: Pool | None):
+def _gradcheck_model(task: Task, norm: str, positions: str, tied: bool, pool: Pool | None, attention: dict):
     """The small random model ``gradcheck`` checks for a task, and the function that checks it."""
     from lmtoy.transformer import Config, gradcheck as check
 
     if pool is not None and task is not Task.classify:
         bad_option("is for --task classify", "--pool")
     sizes = dict(vocab_size=7, d_model=8, n_heads=2, n_layers=2, context=5, d_ff=12, positions=positions, norm=norm,
-                 tied=tied)
+                 tied=tied, **attention)
     if task is Task.classify:
         from lmtoy.transformer import classifier
 
