@@ -130,3 +130,29 @@ def test_train_takes_the_new_options(run, tmp_path):
     assert (config.norm, config.attention, config.attention_scale) == ("none", "linear", 0.5)
     bad = run("transformer", "train", "program_log", "--out", out, "--attention-scale", "0")
     assert bad.exit_code == 2 and "above 0" in plain(bad.stderr)
+
+
+def test_trace_names_the_hand_set_dimensions_and_features(run, run_json, compiled):
+    """The file names what each dimension and hidden unit holds, so trace labels its columns:
+    after the battery prompt the unit (battery, ran) fires and (program, ran) does not, and the
+    layer's output writes the votes into the logit dimensions '>down' 5, '>please' 4."""
+    data = run_json("transformer", "trace", "--model", compiled[False], "--prompt", BATTERY)
+    steps = {s["name"]: s for s in data["steps"]}
+    hidden = steps["layer 1 feed-forward hidden"]
+    last = dict(zip(hidden["columns"], hidden["values"][-1]))
+    assert last["battery,ran"] - last["battery,ran -1"] == 1 and last["program,ran"] == last["program,ran -1"] == 0
+    out = dict(zip(steps["layer 1 add 2"]["columns"], steps["layer 1 add 2"]["values"][-1]))
+    assert out[">down"] == pytest.approx(5, abs=1e-5) and out[">please"] == pytest.approx(4, abs=1e-5)
+    assert out["ran"] == 1 and out["#battery"] == 1  # the recent word, and the count of an earlier one
+    assert "columns" not in steps["layer 1 head 1 Q"] and "columns" not in steps["logits"]
+    table = plain(run("transformer", "trace", "--model", compiled[False], "--prompt", BATTERY).stdout)
+    assert ">down" in table and "#battery" in table
+
+
+def test_damaged_dimension_names_are_refused_in_one_line(run, compiled, tmp_path):
+    arrays = dict(np.load(compiled[False], allow_pickle=False))
+    arrays["hidden"] = arrays["hidden"][:3]
+    path = tmp_path / "damaged.npz"
+    np.savez(path, **arrays)
+    result = run("transformer", "trace", "--model", path, "--prompt", BATTERY)
+    assert result.exit_code == 1 and "'hidden' must hold" in result.stderr and result.stderr.count("\n") == 1

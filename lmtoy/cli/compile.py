@@ -48,13 +48,13 @@ def compile_command(
     """Build, not train, a transformer whose logits are the skip model's feature votes (sections 4-7)."""
     from lmtoy.cli.train import _check_out
     from lmtoy.transformer import save_model
-    from lmtoy.transformer.compile import compile_model
+    from lmtoy.transformer.compile import compile_model, dimension_labels, feature_labels
 
     path = _check_out(out)
     tok = tokenizer_from(tokenizer)
     compiled = compile_model(load_corpus(corpus, join_lines, keep_case, tok), window, masked, min_gain)
     written = save_model(path, compiled.params, compiled.config, compiled.vocabulary, keep_case, only_over_models=True,
-                         tokenizer=tok)
+                         tokenizer=tok, dimensions=dimension_labels(compiled), hidden=feature_labels(compiled))
     emit(_view(compiled, str(written), show), fmt, max_rows=0 if show else 40)
 
 

@@ -139,7 +139,8 @@ def trace(model: ModelPath = ..., prompt: OptionalPrompt = None, source: SourceT
     read = _prompt(saved, prompt, strict, mid_sentence)
     steps = [] if shapes_only else forward_trace(saved.params, saved.config, read.ids)
     config = _config_dict(saved.config)
-    view = trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config)
+    view = trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config,
+                      saved.dimensions, saved.hidden)
     emit(_reading(view, read), fmt, svg=svg)
 
 

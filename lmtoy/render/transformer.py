@@ -94,9 +94,13 @@ VOCABULARY_STEPS = ("one-hot input", "logits", "probabilities")  # trace steps w
 
 
 def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str, np.ndarray]], shapes: list,
-               config) -> View:
+               config, dimensions: tuple[str, ...] | None = None, hidden: tuple[str, ...] | None = None) -> View:
     """One forward pass, step by step: each intermediate with its shape, and the shape table.
-    csv/tsv/markdown write the shape table ('shapes') and then one table per step."""
+    csv/tsv/markdown write the shape table ('shapes') and then one table per step.
+
+    ``dimensions`` and ``hidden`` name the columns of the d_model-wide steps and of the
+    feed-forward hidden layer (a compiled model's file holds them): such steps show their
+    non-zero named columns, heaviest first, as the word-column steps do."""
     n = len(prompt)
     scale = config.get("attention_scale") if isinstance(config, dict) else None
     scaled = "divided by sqrt(d_k)" if scale is None else f"multiplied by {scale:g}"
@@ -108,6 +112,9 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
         rows = tokens if a.shape[0] == n else [str(i + 1) for i in range(a.shape[0])]
         over_words = name in VOCABULARY_STEPS  # columns are words: keep the heaviest, as matrix views do
         cols = list(words) if over_words else [str(j + 1) for j in range(a.shape[1])]
+        named = _named_columns(name, a.shape[1], dimensions, hidden)
+        if not over_words and named is not None:
+            cols, over_words = named, True
         if name.endswith(("scores", "weights")):
             cols = tokens  # the keys: the prompt's words, as in 'attention'
         note = f"  (Q K^T already {scaled})" if name.endswith("scores") else ""
@@ -116,8 +123,21 @@ def trace_view(prompt: list[str], words: tuple[str, ...], steps: list[tuple[str,
         parts.append(grid)
         tables.append((name, grid))
     payload = {"prompt": prompt, "config": config, "shapes": [dict(zip(("what", "shape", "paper"), s)) for s in shapes],
-               "steps": [{"name": name, "shape": list(np.shape(a)), "values": a} for name, a in steps]}
+               "steps": [{"name": name, "shape": list(np.shape(a)), "values": a}
+                         | ({"columns": named} if (named := _named_columns(name, np.atleast_2d(a).shape[1], dimensions,
+                                                                           hidden)) else {})
+                         for name, a in steps]}
     return View(parts, lambda: payload, tables=tables)
+
+
+def _named_columns(step: str, width: int, dimensions, hidden) -> list[str] | None:
+    """The names of a trace step's columns: the feed-forward units for the hidden layer, the
+    residual stream's dimensions for every d_model-wide step (not a head's, not the concat)."""
+    if step.endswith("feed-forward hidden"):
+        return list(hidden) if hidden is not None and len(hidden) == width else None
+    if dimensions is None or len(dimensions) != width or " head " in step or step.endswith("concat"):
+        return None
+    return list(dimensions)
 
 
 def shapes(config, n: int) -> list[tuple[str, str, str]]:

@@ -12,6 +12,9 @@ norm "none" (a model without norm weights), are read alike):
 - ``labels``: (C,) unicode array, the class names in id order (classify only);
 - ``tokenizer``: a JSON string, how text became tokens (``lmtoy.tokenizers``): {"kind": "words"},
   {"kind": "chars"} or a BPE tokenizer file's content; a file without it was read as words;
+- ``dimensions``, ``hidden``: optional (d_model,) and (d_ff,) unicode arrays naming the residual
+  stream's dimensions and the (single) layer's feed-forward units, for hand-set models
+  (``compile``: 'ran', '#ran', '>ran'; 'battery,ran'): ``trace`` labels its columns with them;
 - every weight under its ``model.param_shapes`` name, float32 as trained, e.g.
   ``embedding`` (N, d_model), ``layer0.W_q`` (h, d_model, d_k), ``de_embedding`` (d_model, N).
 
@@ -36,7 +39,8 @@ from lmtoy.transformer.model import END, Config, iter_param_shapes, param_count,
 FORMAT = "lmtoy-transformer"
 FORMAT_VERSION = 3
 READS = ("1", "2", "3")  # the versions this lmtoy reads
-_META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels", "tokenizer")
+_META = ("format", "format_version", "config", "vocabulary", "keep_case", "source_vocabulary", "labels", "tokenizer",
+         "dimensions", "hidden")
 
 
 class SavedModel(NamedTuple):
@@ -47,10 +51,12 @@ class SavedModel(NamedTuple):
     source_vocabulary: tuple[str, ...] | None = None  # translate: the source side's words, then END
     labels: tuple[str, ...] | None = None  # classify: the class names in id order
     tokenizer: Words = WORDS  # how prompts become tokens (and tokens text)
+    dimensions: tuple[str, ...] | None = None  # hand-set models: what each of d_model's dimensions holds
+    hidden: tuple[str, ...] | None = None  # hand-set one-layer models: what each feed-forward unit detects
 
 
 def save_model(path, params, config, vocabulary, keep_case: bool = False, *, only_over_models: bool = False,
-               source_vocabulary=None, labels=None, tokenizer: Words = WORDS) -> Path:
+               source_vocabulary=None, labels=None, tokenizer: Words = WORDS, dimensions=None, hidden=None) -> Path:
     """Write weights, config and vocabulary to ``path`` (.npz), atomically; the path written.
 
     ModelFileError if it cannot. With ``only_over_models`` a file already at ``path`` is
@@ -61,7 +67,7 @@ def save_model(path, params, config, vocabulary, keep_case: bool = False, *, onl
     """
     if len(vocabulary) != config.vocab_size:
         raise ValueError(f"{len(vocabulary)} words but config.vocab_size {config.vocab_size}")
-    extra = {"source_vocabulary": source_vocabulary, "labels": labels}
+    extra = {"source_vocabulary": source_vocabulary, "labels": labels, "dimensions": dimensions, "hidden": hidden}
     arrays = {name: np.array(words, dtype=str) for name, words in extra.items() if words is not None} | {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
@@ -185,7 +191,18 @@ def _unpack(path, arrays) -> SavedModel:
             raise ModelFileError(f"{path}: damaged model: weight '{name}' holds values that are not finite numbers")
         params[name] = arrays[name]
     source, labels = _task_words(path, arrays, config)
-    return SavedModel(params, config, vocabulary, _keep_case(path, arrays), source, labels, _tokenizer(path, arrays))
+    return SavedModel(params, config, vocabulary, _keep_case(path, arrays), source, labels, _tokenizer(path, arrays),
+                      _names(path, arrays, "dimensions", config.d_model), _names(path, arrays, "hidden", config.d_ff))
+
+
+def _names(path, arrays, key: str, size: int) -> tuple[str, ...] | None:
+    """The optional labels under ``key``: ``size`` distinct strings, or None when absent."""
+    names = arrays.get(key)
+    if names is None:
+        return None
+    if names.ndim != 1 or names.dtype.kind != "U" or len(names) != size or len(set(names.tolist())) != size:
+        raise ModelFileError(f"{path}: damaged model: '{key}' must hold {size} distinct names")
+    return tuple(str(name) for name in names)
 
 
 def _tokenizer(path, arrays) -> Words:
