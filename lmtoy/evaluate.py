@@ -30,7 +30,7 @@ from lmtoy import attention
 from lmtoy.corpus import Corpus, Vocabulary
 from lmtoy.errors import CorpusError, VocabularyError
 from lmtoy.ngrams import first_order, skips
-from lmtoy.smoothing import Smoothed, padded, probabilities, smooth
+from lmtoy.smoothing import Smoothed, context_codes, padded, probabilities
 
 DEFAULT_LAMBDA = 0.5
 LADDER = ("first-order", "second-order", "skips", "masked-skips")
@@ -86,6 +86,7 @@ class Score:
     sentences: int
     oov: int
     smoothing: str
+    short: str = ""  # the smoothing in a few words, for a table column
 
     @property
     def log10_prob(self) -> float:
@@ -112,7 +113,19 @@ def score_ngram(model: Smoothed, held_out: Corpus, name: str | None = None) -> S
     """Score held-out text with a smoothed first- or second-order model."""
     ev = events(model, held_out)
     p = probabilities(model, ev.history, ev.targets)
-    return Score(name or model.kind, _log10(p), ev.sentence, ev.words, ev.sentences, ev.oov, model.label)
+    return Score(name or model.kind, _log10(p), ev.sentence, ev.words, ev.sentences, ev.oov, model.label,
+                 model.short_label)
+
+
+def matched_orders(model: Smoothed, held_out: Corpus) -> list[int]:
+    """For each event, the longest k-gram ending in it that training saw (0: none, <unk>)."""
+    ev = events(model, held_out)
+    best = np.zeros(len(ev.targets), np.int64)
+    for level in model.levels:
+        ctx, usable = context_codes(model, ev.history, level.order - 1)
+        seen = np.isin(ctx * model.base + ev.targets, level.codes) & usable
+        best = np.where(seen, level.order, best)
+    return best.tolist()
 
 
 def with_end(corpus: Corpus) -> Corpus:
@@ -137,7 +150,8 @@ def score_skips(first: Smoothed, train: Corpus, held_out: Corpus, masked: bool =
     p = np.where(voted, lam * share + (1 - lam) * base, base)
     name = "masked-skips" if masked else "skips"
     label = f"vote, lambda={lam:g}, with first-order {first.label}"
-    return Score(name, _log10(p), ev.sentence, ev.words, ev.sentences, ev.oov, label)
+    short = f"vote λ={lam:g} + {first.short_label}"
+    return Score(name, _log10(p), ev.sentence, ev.words, ev.sentences, ev.oov, label, short)
 
 
 def _vote_shares(model, flags, held_out: Corpus, first: Smoothed, window):  # -> (m,), (m,) bool
@@ -206,7 +220,7 @@ def score_transformer(saved, held_out: Corpus, name: str) -> Score:
         out.append(_sentence_log10(saved, seq, checked_forward, softmax))
     log10 = np.concatenate(out)
     sentence = np.repeat(np.arange(held_out.n_sentences), held_out.lengths + 1)
-    return Score(name, log10, sentence, len(held_out.ids), held_out.n_sentences, 0, "softmax (no smoothing)")
+    return Score(name, log10, sentence, len(held_out.ids), held_out.n_sentences, 0, "softmax (no smoothing)", "softmax")
 
 
 def _sentence_log10(saved, seq, forward, softmax) -> np.ndarray:  # (n+2,) -> (n+1,)

@@ -110,6 +110,11 @@ class Smoothed:
         return any(level.fallback for level in self.levels)
 
     @property
+    def short_label(self) -> str:
+        """'add-k (k=1)', 'kneser-ney', 'witten-bell', 'none'."""
+        return f"add-k (k={self.k:g})" if self.method == "add-k" else self.method
+
+    @property
     def label(self) -> str:
         """'add-k (k=1)', 'kneser-ney (D fallback 0.75)', 'witten-bell', 'none'."""
         if self.method == "add-k":
@@ -243,13 +248,19 @@ def probabilities(model: Smoothed, history: np.ndarray, word: np.ndarray) -> np.
     word, oldest first, -1 where the sentence had not begun (before <s>)."""
     p = np.full(len(word), 1.0 / model.outcomes)
     for level in model.levels:
-        j = level.order - 1  # context words this level uses
-        use = np.all(history[:, history.shape[1] - j :] >= 0, axis=1) if j else np.ones(len(word), bool)
-        ctx = np.zeros(len(word), np.int64)
-        for col in range(history.shape[1] - j, history.shape[1]):
-            ctx = ctx * model.base + np.maximum(history[:, col], 0)
+        ctx, use = context_codes(model, history, level.order - 1)
         p = np.where(use, combine(model, level, ctx, word, p), p)
     return p
+
+
+def context_codes(model: Smoothed, history: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (m,) of the last ``j`` history words, and whether all j exist (m,) bool."""
+    width = history.shape[1]
+    use = np.all(history[:, width - j :] >= 0, axis=1) if j else np.ones(len(history), bool)
+    ctx = np.zeros(len(history), np.int64)
+    for col in range(width - j, width):
+        ctx = ctx * model.base + np.maximum(history[:, col], 0)
+    return ctx, use
 
 
 @dataclass(frozen=True)

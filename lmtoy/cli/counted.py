@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, Sparse, Svg, TokenizerOpt,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, NgramFormatOpt, Sparse, Svg, TokenizerOpt,
     bad_option, emit, handle_errors, load_corpus, one_word, quoted, split_words, tokenizer_from,
 )
+from lmtoy.cli.evaluate import ArpaSmoothingOpt, KOpt, with_arpa
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -80,7 +81,9 @@ def first_order_cmd(
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
     tokenizer: TokenizerOpt = "words",
-    fmt: FormatOpt = Format.table,
+    fmt: NgramFormatOpt = Format.table,
+    smoothing: ArpaSmoothingOpt = None,
+    k: KOpt = 1.0,
     sparse: Sparse = False,
     svg: Svg = None,
     max_rows: MaxRows = 40,
@@ -90,9 +93,10 @@ def first_order_cmd(
     from lmtoy.render.counted import lookup_view, model_view
 
     tok = tokenizer_from(tokenizer)
-    model = first_order(load_corpus(corpus, join_lines, keep_case, tok))
+    counted = load_corpus(corpus, join_lines, keep_case, tok)
+    model = first_order(counted)
     if word is None:
-        return emit(model_view(model), fmt, sparse, svg, max_rows)
+        return emit(with_arpa(model_view(model), counted, "first-order", fmt, smoothing, k), fmt, sparse, svg, max_rows)
     word = one_word(word, "--word", keep_case, tok)
     emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows)
 
@@ -106,7 +110,9 @@ def second_order_cmd(
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
     tokenizer: TokenizerOpt = "words",
-    fmt: FormatOpt = Format.table,
+    fmt: NgramFormatOpt = Format.table,
+    smoothing: ArpaSmoothingOpt = None,
+    k: KOpt = 1.0,
     sparse: Sparse = False,
     svg: Svg = None,
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all; default 40, all with --all-rows).")] = None,
@@ -118,7 +124,8 @@ def second_order_cmd(
     from lmtoy.render.counted import all_pairs_view, model_view
 
     tok = tokenizer_from(tokenizer)
-    model = second_order(load_corpus(corpus, join_lines, keep_case, tok))
+    counted = load_corpus(corpus, join_lines, keep_case, tok)
+    model = second_order(counted)
     rows_shown = 40 if max_rows is None else max_rows
     if words is not None:
         pair = split_words(words, "--words", keep_case, tok)
@@ -127,7 +134,7 @@ def second_order_cmd(
         chosen = f"--words '{' '.join(pair)}' picks its row"
         return emit(model_view(model, np.array([lookup(model, pair)]), chosen=chosen), fmt, sparse, svg, rows_shown)
     if not all_rows:
-        return emit(model_view(model), fmt, sparse, svg, rows_shown)
+        return emit(with_arpa(model_view(model), counted, "second-order", fmt, smoothing, k), fmt, sparse, svg, rows_shown)
     if model.possible_rows > ALL_ROWS_LIMIT:
         from lmtoy.errors import TooLargeError
 
@@ -147,7 +154,7 @@ def skips(
     join_lines: JoinLines = False,
     keep_case: KeepCase = False,
     tokenizer: TokenizerOpt = "words",
-    fmt: FormatOpt = Format.table,
+    fmt: NgramFormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
     max_rows: MaxRows = 40,
@@ -157,6 +164,9 @@ def skips(
     from lmtoy.render.counted import model_view
 
     tok = tokenizer_from(tokenizer)
+    if fmt is Format.arpa:
+        bad_option("the skip model has no ARPA form (its rows are features (earlier, recent), not n-grams): "
+                   "use first-order or second-order --format arpa", "--format")
     model = build_skips(load_corpus(corpus, join_lines, keep_case, tok), window)
     if word is None:
         return emit(model_view(model), fmt, sparse, svg, max_rows)
