@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
@@ -202,10 +203,13 @@ def test_table_notes_hidden_rows(run):
 def test_svg(run, tmp_path):
     path = tmp_path / "m.svg"
     assert run("first-order", "show_me", "--svg", path).exit_code == 0
-    assert path.read_text().startswith("<svg") and "directories" in path.read_text()
+    root = ET.fromstring(path.read_bytes())  # well-formed, light, frameless, the numbers as text
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and "directories" in path.read_text()
+    assert "0.2" in path.read_text() and "#ffffff" in path.read_text() and "http://" not in path.read_text().replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
     other = tmp_path / "j.svg"
     assert run("first-order", "show_me", "--svg", other, "--format", "json").stdout.startswith("{")
-    assert other.read_text().startswith("<svg")
+    assert other.read_text().startswith("<?xml")
 
 
 def test_svg_unwritable_fails_before_output(run, tmp_path):

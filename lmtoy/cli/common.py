@@ -38,6 +38,11 @@ class TextFormat(str, Enum):  # what FormatOpt offers: every format but arpa (co
     markdown = "markdown"
 
 
+class Scale(str, Enum):  # the colours of an SVG figure (lmtoy.render.figures.svg.Scale)
+    linear = "linear"
+    log = "log"  # a big corpus's counts spread over the ramp
+
+
 class Positions(str, Enum):  # lmtoy.transformer.model.POSITIONS
     sinusoidal = "sinusoidal"
     learned = "learned"
@@ -76,7 +81,8 @@ FormatOpt = Annotated[TextFormat, typer.Option("--format", "-f", help="Output fo
 NgramFormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
                                                 help="Output format; only the table view truncates; arpa: the model as an ARPA file (KenLM, SRILM).")]
 Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
-Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as an SVG figure.", dir_okay=False)]
+Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as a standalone SVG figure (light, numbers printed, a colour legend).", dir_okay=False)]
+ScaleOpt = Annotated[Scale, typer.Option("--scale", help="Colour scale of the --svg figure: log spreads a big corpus's counts.", case_sensitive=False)]
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
 TokenizerOpt = Annotated[str, typer.Option("--tokenizer", metavar="words|chars|FILE.json", help="How text becomes tokens: words (the default), chars (each character, a space shown as ␣) or a BPE tokenizer file from 'lmtoy bpe train' (its tokens, labelled as 'bpe encode' shows them, e.g. ␣the).")]
 
@@ -275,7 +281,8 @@ def split_words(text: str, option: str, keep_case: bool = False, tokenizer=None)
     return words
 
 
-def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = None, max_rows: int = 40) -> None:
+def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = None, max_rows: int = 40,
+         scale: Scale = Scale.linear) -> None:
     """Write a view in the chosen format: data to stdout, its notes to stderr (table view)."""
     from lmtoy.cli import output
     from lmtoy.render.views import write_svg
@@ -285,7 +292,7 @@ def emit(view: "View", fmt: Format, sparse: bool = False, svg: Path | None = Non
         bad_option("--sparse writes records: use it with --format json, csv or tsv", "--sparse")
     text = None if fmt is Format.table else view.text(fmt.value, sparse)  # may refuse: before any output
     if svg is not None:
-        write_svg(view.table(80, max_rows), svg)
+        write_svg(view, svg, max_rows, Scale(scale).value)
     if text is None:
         out = output.console()
         output.print_renderable(view.table(out.width, max_rows), out)

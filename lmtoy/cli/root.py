@@ -36,6 +36,7 @@ COMMANDS = {
     "selfattend": ("lmtoy.cli.selfattend", "Basic self-attention (Bloem), no parameters: X, the scores X X^T, the weights and Y = W X (section 10)."),
     "transformer": ("lmtoy.cli.transformer", "A tiny NumPy transformer: train it on a corpus, then predict, generate and look inside (sections 9-11)."),
     "bpe": ("lmtoy.cli.bpe", "Byte pair encoding: train a tokenizer on a corpus, replay its merges, encode and decode text (section 12)."),
+    "figure": ("lmtoy.cli.figure", "The article's figures by name: drawn in the terminal, or saved as a standalone SVG for slides."),
     "perplexity": ("lmtoy.cli.evaluate", "Held-out perplexity: train each model on TRAIN, score --held-out, rank them (lower is better)."),
     "score": ("lmtoy.cli.evaluate", "Score one sentence: each word's log10 probability (and </s>'s), like KenLM's full_scores, and the sum."),
     "tour": ("lmtoy.cli.tour", "A tour of the worked examples: each step captioned, with the command it runs."),

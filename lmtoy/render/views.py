@@ -8,12 +8,11 @@ starts with the table's name). Nothing here prints: the CLI prints once.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.text import Text
 
 from lmtoy.errors import UsageError
@@ -78,13 +77,13 @@ class View:
         return markdown_tables(tables) if fmt == "markdown" else delimited_tables(tables, "," if fmt == "csv" else "\t")
 
 
-def write_svg(renderable, path: Path) -> None:
-    """Save a renderable as an SVG figure, 80 columns wide, atomically (OutputFileError if it cannot)."""
+def write_svg(view: View, path: Path, max_rows: int = 40, scale: str = "linear") -> None:
+    """Save a view's parts as a light SVG figure (heat-map tables with a colour legend, the
+    numbers printed), atomically (OutputFileError if it cannot)."""
     from lmtoy.files import write_atomic
+    from lmtoy.render.figures.parts import parts_svg
 
-    console = Console(record=True, width=80, file=io.StringIO(), force_terminal=True, color_system="truecolor")
-    console.print(renderable)
-    write_atomic(path, console.export_svg(title="lmtoy").encode("utf-8"))
+    write_atomic(path, parts_svg(view.parts, max_rows=max_rows, scale=scale).encode("utf-8"))
 
 
 @dataclass

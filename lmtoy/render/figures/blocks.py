@@ -74,7 +74,7 @@ class Heatmap(Block):
             self.scale = Scale.of(self.values.ravel())
         texts = [[self.number(v) for v in row] for row in self.values]
         self.label_w = max([text_width(s, SIZE) for s in self.rows + [self.row_header]] + [0]) + 2 * PAD
-        self.col_w = [max([text_width(c, SIZE)] + [text_width(r[j], SIZE) for r in texts]) + 2 * PAD
+        self.col_w = [max([text_width(c, SIZE) * 1.1] + [text_width(r[j], SIZE) for r in texts]) + 2 * PAD
                       for j, c in enumerate(self.columns)]
         self.texts = texts
         self.width = self.label_w + sum(self.col_w)

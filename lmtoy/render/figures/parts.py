@@ -21,7 +21,6 @@ from lmtoy.render.matrix import Grid, _column_rank, _keep, count, heatmap, label
 from lmtoy.render.text import TextTable
 
 MAX_COLUMNS = 24  # columns an SVG table shows: about 1280 px of cells
-WIDTH = 1280  # px a figure is at least as wide as... at most what it needs, never narrower than its title
 
 
 def grid_blocks(grid: Grid, max_rows: int = 40, scale: str = "linear") -> list[Block]:
@@ -87,8 +86,20 @@ def parts_svg(parts: list, title: str = "", max_rows: int = 40, scale: str = "li
     return stack(blocks, title=title).to_string()
 
 
-def result(parts: list, title: str = "", scale: str = "linear", width: int = 100) -> FigureResult:
+class Drawn:
+    """View parts as a rich renderable that fits the console it is printed on."""
+
+    def __init__(self, parts: list, title: str = "") -> None:
+        self.parts, self.title = parts, title
+
+    def __rich_console__(self, console, options):
+        if self.title:
+            yield Text(self.title, style="bold underline")
+        for p in self.parts:
+            yield heatmap(p, options.max_width, 0) if isinstance(p, Grid) else Text.from_markup(p) if isinstance(p, str) else p
+
+
+def result(parts: list, title: str = "", scale: str = "linear") -> FigureResult:
     """A figure made of view parts: drawn in the terminal as the commands draw them, and as SVG."""
-    shown = [heatmap(p, width, 0) if isinstance(p, Grid) else Text.from_markup(p) if isinstance(p, str) else p
-             for p in parts]
-    return FigureResult(Group(*shown), parts_svg(parts, title, 0, scale))
+    return FigureResult(Drawn(parts, title), parts_svg([Text(title, style="bold")] + parts if title else parts,
+                                                       title, 0, scale))

@@ -1,0 +1,61 @@
+"""The figure command: the article's figures by name, in the terminal or as SVG for slides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lmtoy.cli.common import Scale, ScaleOpt, Svg, bad_option, handle_errors, load_corpus
+
+app = typer.Typer()  # its command is registered in lmtoy.cli.root.COMMANDS
+
+
+@app.command()
+@handle_errors
+def figure(
+    name: Annotated[Optional[str], typer.Argument(help="The figure, named after the article's figure file, e.g. transition_matrix.", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", "-l", help="List the figures: name, section, caption and options.")] = False,
+    corpus: Annotated[Optional[str], typer.Option("--corpus", "-c", help="Redraw on this corpus (file, '-' or bundled name) instead of the article's.")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="A saved transformer (.npz) to draw, for the figures that show one.", dir_okay=False)] = None,
+    highlight: Annotated[Optional[str], typer.Option("--highlight", help="The block to stand out (architecture).")] = None,
+    svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
+):
+    """The article's figures by name: drawn in the terminal, or saved as a standalone SVG for slides."""
+    from lmtoy.cli import output
+    from lmtoy.render.figures import Options, figure as find
+
+    if list_ or name is None:
+        if name is not None:
+            bad_option("give a figure name or --list, not both", "--list")
+        return output.print_renderable(_listing())
+    chosen = find(name)
+    for option, value in (("corpus", corpus), ("model", model), ("highlight", highlight)):
+        if value is not None and option not in chosen.accepts:
+            bad_option(f"figure {name} does not take --{option}", f"--{option}")
+    options = Options(load_corpus(corpus) if corpus is not None else None, model, highlight, scale.value)
+    drawn = chosen.build(options)
+    if svg is not None:
+        from lmtoy.files import write_atomic
+
+        write_atomic(svg, drawn.svg.encode("utf-8"))
+    output.print_renderable(drawn.renderable)
+
+
+def _listing():
+    from rich import box
+    from rich.table import Table
+
+    from lmtoy.render.figures import NAMES, figures
+
+    drawn = figures()
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold")
+    for column in ("figure", "section", "caption", "options"):
+        table.add_column(column, overflow="fold", no_wrap=column == "figure")
+    for name in NAMES:
+        f = drawn.get(name)
+        table.add_row(name, f.section if f else "", f.caption if f else "(not drawn yet)",
+                      " ".join(f"--{a}" for a in f.accepts) if f else "")
+    return table
