@@ -24,7 +24,7 @@ def _finite(v: float):
 
 
 def _num(v: float, digits: int = 4) -> str:
-    return f"{v:,.{digits}f}" if math.isfinite(v) else "inf" if v > 0 else "-inf"
+    return f"{v:.{digits}f}" if math.isfinite(v) else "inf" if v > 0 else "-inf"
 
 
 def _entry(score) -> dict:
@@ -39,16 +39,16 @@ def perplexity_view(train: str, held_out: str, scores: list, sentences: list[str
     ranked = sorted(scores, key=lambda s: (s.perplexity, s.name))
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False, header_style="bold")
     header = ["rank", "model", "perplexity", "bits/word", "log10 P", "words", "oov", "sentences", "smoothing"]
-    for name in header[:-1]:  # the smoothing: one line per model below the table
-        table.add_column("sent." if name == "sentences" else name, justify="left" if name == "model" else "right",
-                         no_wrap=True)
+    for name in header[1:-1]:  # rank is the row order; the smoothing: one line per model below
+        table.add_column(name, justify="left" if name == "model" else "right", no_wrap=True)
     rows = []
     for i, s in enumerate(ranked, 1):
-        table.add_row(str(i), s.name, _num(s.perplexity, 2), _num(s.bits_per_word, 3), _num(s.log10_prob, 2),
+        table.add_row(s.name, _num(s.perplexity, 2), _num(s.bits_per_word, 3), _num(s.log10_prob, 2),
                       str(s.words), str(s.oov), str(s.sentences))
         rows.append([str(i), s.name, number(s.perplexity), number(s.bits_per_word), number(s.log10_prob),
                      str(s.words), str(s.oov), str(s.sentences), s.smoothing])
-    parts = [Text.assemble(("Held-out perplexity", "bold"), f": trained on {train}, scored on {held_out}"), table,
+    parts = [Text.assemble(("Held-out perplexity", "bold"), f" (ranked, lowest first): trained on {train}, "
+                           f"scored on {held_out}"), table,
              Text(CONVENTION, style="dim")]
     parts += [Text(f"{s.name}: {s.smoothing}", style="dim") for s in ranked]
     payload = {"train": train, "held_out": held_out, "models": {s.name: _entry(s) for s in ranked}}
