@@ -88,8 +88,18 @@ def perplexity(
     corpus = load_corpus(train, join_lines, keep_case)
     held, texts = _held_out(held_out, join_lines, keep_case)
     scores = [_score(name, corpus, held, smoothing.value, k, lam, window) for name in names]
-    view = perplexity_view(corpus.name, held.name, scores, texts if per_sentence else None)
+    view = perplexity_view(_shown(corpus.name), _shown(held.name), scores, texts if per_sentence else None)
     emit(view, fmt)
+
+
+def _shown(name: str) -> str:
+    """A bundled corpus by its name ('commands'), any other file by its path as given."""
+    from pathlib import Path
+
+    from lmtoy.corpus import bundled
+
+    stem = Path(name).stem
+    return stem if bundled(stem) == Path(name) else name
 
 
 def _held_out(source: str, join_lines: bool, keep_case: bool):

@@ -112,6 +112,10 @@ STEPS = [
          "lmtoy complete show_me --prompt 'show me my' --explain"),
     Step("8. The model ladder", "The same prompt under each counted model: first- and second-order can only "
          "guess; skips win by 1; the masked vote is certain.", f"lmtoy compare program_log --prompt '{BATTERY}'"),
+    Step("8. Held-out perplexity", "Which model is better on text it has not seen? Train each on commands, score 22 "
+         "new requests: each sentence is n + 1 events (its words, then </s>), unseen words are <unk>, and smoothing "
+         "(Kneser-Ney) gives every word some probability. The ladder ranks itself: masked skips lowest.",
+         "lmtoy perplexity commands --held-out commands_heldout"),
     Step("9. Positional encoding", "PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...): added to the "
          "embedding, it tells the model where each word is.", "lmtoy posenc --positions 12 --d-model 8"),
     Step("9. Positional encoding", "Each pair of dimensions traces a circle at its own frequency.",
