@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, emit, handle_errors, load_corpus,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Scale, ScaleOpt, Svg, bad_option, emit, handle_errors, load_corpus,
     Seed, Steps, Temperature, TokenizerOpt, TopK, one_word, quoted, sampler, split_words, tokenizer_from,
 )
 from lmtoy.cli.output import note
@@ -65,6 +65,7 @@ def vote(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Feature voting: the active features' rows, their totals and the winner (sections 4-5).
 
@@ -94,7 +95,7 @@ def vote(
         v = attention.masked(v, attention.auto_mask(v, ladder.get("informative")))
     elif keep:
         v = attention.masked(v, _keep_mask(c.vocabulary, v, _parse_keep(keep, keep_case, tok)))
-    emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask), window), fmt, svg=svg)
+    emit(vote_view(c.vocabulary.words, words, v, bool(keep or auto_mask), window), fmt, svg=svg, scale=scale)
 
 
 def _keep_mask(vocab, v, pairs: list[list[str]]):
@@ -125,6 +126,7 @@ def attend(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Attention as matrix multiplication: masks stacked in K, a one-hot query Q, and Q K^T (section 6)."""
     from lmtoy import attention
@@ -143,7 +145,7 @@ def attend(
     ladder = Ladder(c, window, min_gain)
     k = attention.mask_matrix(ladder.get("skips"), ladder.get("informative"))
     q, qkt = attention.query_mask(k, word_id)
-    emit(attend_view(c.vocabulary.words, word, k, q, qkt), fmt, svg=svg)
+    emit(attend_view(c.vocabulary.words, word, k, q, qkt), fmt, svg=svg, scale=scale)
 
 
 @app.command()
@@ -159,6 +161,7 @@ def feedforward(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """The second-order model as matrix multiplications: feature creation, ReLU, transition rows (section 7)."""
     from lmtoy import attention
@@ -170,7 +173,7 @@ def feedforward(
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown, tok=tok)
     ladder = Ladder(c, window, min_gain)
     ff = attention.feed_forward(ladder.get("skips"), int(ids[-1]), ladder.get("informative"))
-    emit(feedforward_view(c.vocabulary.words, words, ff, *ff.forward(ids)), fmt, svg=svg)
+    emit(feedforward_view(c.vocabulary.words, words, ff, *ff.forward(ids)), fmt, svg=svg, scale=scale)
 
 
 class Model(str, Enum):
@@ -200,6 +203,7 @@ def complete(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Sequence completion: append the predicted next word, again and again (section 8)."""
     from lmtoy.complete import Ladder, complete as grow
@@ -212,7 +216,7 @@ def complete(
     words, ids = _prompt_ids(c, prompt, keep_case, ignore_unknown and skip_model, skip_model, tok)
     result = grow(Ladder(c, window, min_gain), model.value, ids, steps, rng, temperature or 1.0, top_k)
     decode = None if tok.kind == "words" else tok.text
-    emit(completion_view(c.vocabulary.words, words, model.value, result, explain, decode), fmt, svg=svg)
+    emit(completion_view(c.vocabulary.words, words, model.value, result, explain, decode), fmt, svg=svg, scale=scale)
 
 
 @app.command()
@@ -227,6 +231,7 @@ def compare(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """The model ladder: next-word prediction and margin under each counted model, side by side."""
     from lmtoy.complete import MODELS, Ladder, dead_end, next_scores
@@ -244,4 +249,4 @@ def compare(
         except UsageError as error:
             scores = str(error)
         results[kind] = scores if scores is not None else dead_end(ladder, kind, ids)
-    emit(ladder_view(c.vocabulary.words, words, results), fmt, svg=svg)
+    emit(ladder_view(c.vocabulary.words, words, results), fmt, svg=svg, scale=scale)

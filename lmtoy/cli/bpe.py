@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Svg, bad_option, corpus_bytes, emit, handle_errors, quoted,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, Scale, ScaleOpt, Svg, bad_option, corpus_bytes, emit, handle_errors, quoted,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def show(
     keep_case: KeepCase = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Replay byte pair encoding step by step: each merge's top pair counts, the new token and the text after it.
 
@@ -101,7 +102,7 @@ def show(
         k = vocab_size if vocab_size is not None else BYTES + (span.stop if span.stop < sys.maxsize else SHOW_MERGES)
         _check_vocab(k)
         view = _replay_training(corpus, k, span, text, no_split, join_lines, keep_case)
-    emit(view, fmt, svg=svg)
+    emit(view, fmt, svg=svg, scale=scale)
 
 
 @bpe_app.command()
@@ -112,6 +113,7 @@ def encode(
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Tokens the table view lists (0: all).")] = 40,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Encode TEXT with a tokenizer: each token's id and its bytes as text.
 
@@ -127,7 +129,7 @@ def encode(
     if not text:
         bad_option("is empty: give the text to encode", "TEXT")
     utf8(text)
-    emit(tokens_view(tok, tok.encode(text), text, max_rows), fmt, svg=svg)
+    emit(tokens_view(tok, tok.encode(text), text, max_rows), fmt, svg=svg, scale=scale)
 
 
 @bpe_app.command(context_settings={"ignore_unknown_options": True})  # -1 is an id to refuse, not an option
@@ -138,6 +140,7 @@ def decode(
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Tokens the table view lists (0: all).")] = 40,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Decode token ids with a tokenizer: the text, and each token's bytes.
 
@@ -149,7 +152,7 @@ def decode(
     numbers = _ids(ids)
     tok = _load(tokenizer)
     tok.check_ids(numbers)
-    emit(tokens_view(tok, numbers, None, max_rows), fmt, svg=svg)
+    emit(tokens_view(tok, numbers, None, max_rows), fmt, svg=svg, scale=scale)
 
 
 # -- helpers ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lmtoy.cli.common import Format, FormatOpt, Svg, bad_option, emit, handle_errors, split_words
+from lmtoy.cli.common import Format, FormatOpt, Scale, ScaleOpt, Svg, bad_option, emit, handle_errors, split_words
 from lmtoy.cli.model_options import ModelPath, _load
 from lmtoy.cli.output import note
 
@@ -19,13 +19,14 @@ def classify(
     eval_file: Annotated[Optional[str], typer.Option("--eval", metavar="FILE", help="Instead of a text: the accuracy and confusion matrix on a labelled file (__label__NAME text lines), '-' for stdin, or a bundled name.")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """The label probabilities of a text, from a model trained with --task classify; --eval FILE scores a labelled file."""
     if (text is None) == (eval_file is None):
         bad_option("give a TEXT or --eval FILE, not both" if text is not None else "give a TEXT to classify, or --eval FILE",
                    "TEXT")
     saved = _load(model, ("classify",))
-    emit(_classification(saved, text) if eval_file is None else _evaluation(saved, eval_file), fmt, svg=svg)
+    emit(_classification(saved, text) if eval_file is None else _evaluation(saved, eval_file), fmt, svg=svg, scale=scale)
 
 
 def _first_window(words: list[str], context: int, what: str) -> list[str]:

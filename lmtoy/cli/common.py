@@ -83,6 +83,7 @@ NgramFormatOpt = Annotated[Format, typer.Option("--format", "-f", case_sensitive
 Sparse = Annotated[bool, typer.Option("--sparse", help="Write only the non-zero entries as (row, column, value) records (json, csv, tsv).")]
 Svg = Annotated[Optional[Path], typer.Option("--svg", help="Also save the table view as a standalone SVG figure (light, numbers printed, a colour legend).", dir_okay=False)]
 ScaleOpt = Annotated[Scale, typer.Option("--scale", help="Colour scale of the --svg figure: log spreads a big corpus's counts.", case_sensitive=False)]
+SvgScaleOpt = Annotated[Scale, typer.Option("--svg-scale", help="Colour scale of the --svg figure: log spreads large values.", case_sensitive=False)]  # where --scale means something else
 MaxRows = Annotated[int, typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all); the most frequent are kept.")]
 TokenizerOpt = Annotated[str, typer.Option("--tokenizer", metavar="words|chars|FILE.json", help="How text becomes tokens: words (the default), chars (each character, a space shown as ␣) or a BPE tokenizer file from 'lmtoy bpe train' (its tokens, labelled as 'bpe encode' shows them, e.g. ␣the).")]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lmtoy.cli.common import (
-    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, NgramFormatOpt, Sparse, Svg, TokenizerOpt,
+    CorpusArg, Format, FormatOpt, JoinLines, KeepCase, MaxRows, NgramFormatOpt, Sparse, Scale, ScaleOpt, Svg, TokenizerOpt,
     bad_option, emit, handle_errors, load_corpus, one_word, quoted, split_words, tokenizer_from,
 )
 from lmtoy.cli.evaluate import ArpaSmoothingOpt, KOpt, with_arpa
@@ -29,6 +29,7 @@ def onehot(
     tokenizer: TokenizerOpt = "words",
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """One-hot encoding: the number sequence and one-hot rows of TEXT (section 1)."""
     from lmtoy.corpus import Vocabulary
@@ -48,7 +49,7 @@ def onehot(
     vocabulary = Vocabulary(tuple(words))
     ids = vocabulary.encode(tokens)
     model = first_order(counted) if lookup else None
-    emit(onehot_view(tokens, words, ids, _parse_mix(mix, vocabulary, keep_case, tok), model), fmt, svg=svg)
+    emit(onehot_view(tokens, words, ids, _parse_mix(mix, vocabulary, keep_case, tok), model), fmt, svg=svg, scale=scale)
 
 
 def _parse_mix(mix: str | None, vocabulary, keep_case: bool, tok=None) -> dict[str, float] | None:
@@ -86,6 +87,7 @@ def first_order_cmd(
     k: KOpt = 1.0,
     sparse: Sparse = False,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
     max_rows: MaxRows = 40,
 ):
     """First-order (Markov) model: the N x N transition matrix, word -> next word (section 2)."""
@@ -96,9 +98,9 @@ def first_order_cmd(
     counted = load_corpus(corpus, join_lines, keep_case, tok)
     model = first_order(counted)
     if word is None:
-        return emit(with_arpa(model_view(model), counted, "first-order", fmt, smoothing, k), fmt, sparse, svg, max_rows)
+        return emit(with_arpa(model_view(model), counted, "first-order", fmt, smoothing, k), fmt, sparse, svg, max_rows, scale=scale)
     word = one_word(word, "--word", keep_case, tok)
-    emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows)
+    emit(lookup_view(model, word, lookup(model, [word])), fmt, sparse, svg, max_rows, scale=scale)
 
 
 @app.command("second-order")
@@ -115,6 +117,7 @@ def second_order_cmd(
     k: KOpt = 1.0,
     sparse: Sparse = False,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=0, help="Rows the table view shows (0: all; default 40, all with --all-rows).")] = None,
 ):
     """Second-order model: one row per observed word pair -> next word (section 3)."""
@@ -132,9 +135,9 @@ def second_order_cmd(
         if len(pair) != 2:
             bad_option(f"{quoted(words)} is {len(pair)} word{'s' * (len(pair) != 1)}; give two, e.g. 'battery ran'", "--words")
         chosen = f"--words '{' '.join(pair)}' picks its row"
-        return emit(model_view(model, np.array([lookup(model, pair)]), chosen=chosen), fmt, sparse, svg, rows_shown)
+        return emit(model_view(model, np.array([lookup(model, pair)]), chosen=chosen), fmt, sparse, svg, rows_shown, scale=scale)
     if not all_rows:
-        return emit(with_arpa(model_view(model), counted, "second-order", fmt, smoothing, k), fmt, sparse, svg, rows_shown)
+        return emit(with_arpa(model_view(model), counted, "second-order", fmt, smoothing, k), fmt, sparse, svg, rows_shown, scale=scale)
     if model.possible_rows > ALL_ROWS_LIMIT:
         from lmtoy.errors import TooLargeError
 
@@ -142,7 +145,7 @@ def second_order_cmd(
             f"--all-rows would show {model.possible_rows:,} pair rows (N = {len(model.vocabulary):,}); "
             f"the limit is {ALL_ROWS_LIMIT:,}: drop --all-rows to see the {model.n_rows:,} observed rows"
         )
-    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=0 if max_rows is None else max_rows)
+    emit(all_pairs_view(model), fmt, sparse, svg, max_rows=0 if max_rows is None else max_rows, scale=scale)
 
 
 @app.command()
@@ -157,6 +160,7 @@ def skips(
     fmt: NgramFormatOpt = Format.table,
     sparse: Sparse = False,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
     max_rows: MaxRows = 40,
 ):
     """Second-order with skips: features (earlier word, most recent word) -> next word (section 4)."""
@@ -169,7 +173,7 @@ def skips(
                    "use first-order or second-order --format arpa", "--format")
     model = build_skips(load_corpus(corpus, join_lines, keep_case, tok), window)
     if word is None:
-        return emit(model_view(model), fmt, sparse, svg, max_rows)
+        return emit(model_view(model), fmt, sparse, svg, max_rows, scale=scale)
     recent = one_word(word, "--word", keep_case, tok)
     rows = model.rows_with_recent(model.vocabulary.id(recent))
     if not len(rows):
@@ -179,4 +183,4 @@ def skips(
                               "word and a next word in one sentence")
     chosen = f"--word {recent} picks the features whose most recent word is '{recent}'"
     view = model_view(model, rows, title=f"Skip features whose most recent word is '{recent}'", chosen=chosen)
-    emit(view, fmt, sparse, svg, max_rows)
+    emit(view, fmt, sparse, svg, max_rows, scale=scale)

@@ -12,7 +12,8 @@ import typer
 if TYPE_CHECKING:
     import numpy as np
 
-from lmtoy.cli.common import Format, FormatOpt, KeepCase, Svg, bad_option, emit, handle_errors, quoted, split_words
+from lmtoy.cli.common import Scale as ColourScale
+from lmtoy.cli.common import Format, FormatOpt, KeepCase, ScaleOpt, Svg, SvgScaleOpt, bad_option, emit, handle_errors, quoted, split_words
 
 app = typer.Typer()  # its commands are registered in lmtoy.cli.root.COMMANDS
 
@@ -54,6 +55,7 @@ def selfattend(
     keep_case: KeepCase = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    svg_scale: SvgScaleOpt = ColourScale.linear,
 ):
     """Basic self-attention (Bloem), no parameters: X, the scores X X^T, the weights and Y = W X (section 10).
 
@@ -72,7 +74,7 @@ def selfattend(
     scores, weights, y = self_attention(v.x, scale=scale, causal=causal)
     onehot = model is None and embedding is not Embedding.random
     view = selfattend_view(v.tokens, v.dimensions, v.x, scores, weights, y, v.source, scale, causal, onehot)
-    emit(view, fmt, svg=svg)
+    emit(view, fmt, svg=svg, scale=svg_scale)
 
 
 def _check_choice(embedding, model, d_model, seed, keep_case) -> None:
@@ -135,6 +137,7 @@ def softmax(
     temperature: Annotated[float, typer.Option("--temperature", "-t", help="Divide by T before the softmax: below 1 sharper, above 1 flatter.")] = 1.0,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = ColourScale.linear,
 ):
     """The softmax step by step: the vector, e^x, the sum, the result and the Jacobian (section 9).
 
@@ -148,7 +151,7 @@ def softmax(
     values = _numbers(x)
     if not (math.isfinite(temperature) and temperature > 0):
         bad_option(f"{temperature:g} must be a finite number above 0", "--temperature")
-    emit(softmax_view(softmax_steps(values, temperature)), fmt, svg=svg)
+    emit(softmax_view(softmax_steps(values, temperature)), fmt, svg=svg, scale=scale)
 
 
 def _numbers(args: list[str]) -> list[float]:
@@ -169,7 +172,7 @@ def _numbers(args: list[str]) -> list[float]:
     return values
 
 
-OPTIONS = ("-t", "--temperature", "-f", "--format", "--svg", "-h", "--help")  # softmax's own
+OPTIONS = ("-t", "--temperature", "-f", "--format", "--svg", "--scale", "-h", "--help")  # softmax's own
 
 
 def _not_a_number(arg: str) -> str:

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     import numpy as np
 
-from lmtoy.cli.common import Format, FormatOpt, Svg, bad_option, emit, handle_errors, split_words
+from lmtoy.cli.common import Format, FormatOpt, Scale, ScaleOpt, Svg, bad_option, emit, handle_errors, split_words
 from lmtoy.cli.model_options import ModelPath, _config_dict, _load
 from lmtoy.cli.output import note
 
@@ -34,6 +34,7 @@ def translate(
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", min=1, max=100_000, help="Words to produce at most (default: as many as the model's context holds).")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Translate TEXT with a model trained with --task translate: greedy, or beam search with --beam K."""
     from lmtoy.render.seq2seq import stopped_text, translation_view
@@ -45,7 +46,7 @@ def translate(
     result = beam_search(saved.params, saved.config, source, saved.vocabulary.index(END), beam, steps)
     stopped = stopped_text(result.stopped, saved.config.context)
     translation = [saved.vocabulary[i] for i in result.ids]
-    emit(translation_view(words, translation, result.score, stopped, saved.tokenizer.text), fmt, svg=svg)
+    emit(translation_view(words, translation, result.score, stopped, saved.tokenizer.text), fmt, svg=svg, scale=scale)
 
 
 def _source(saved, text: str, option: str):

@@ -15,7 +15,7 @@ import typer
 
 from lmtoy.cli.classify import classify
 from lmtoy.cli.common import (
-    Format, FormatOpt, Svg, bad_option, emit, handle_errors,
+    Format, FormatOpt, Scale, ScaleOpt, Svg, bad_option, emit, handle_errors,
     Pool, Positions, Seed, Steps, Task, Temperature, TopK, sampler, split_words,
 )
 from lmtoy.cli.model_options import (
@@ -40,7 +40,8 @@ transformer_app.command()(train)  # listed first in 'lmtoy transformer --help'
 @transformer_app.command()
 @handle_errors
 def predict(model: ModelPath = ..., prompt: Prompt = ..., top: Annotated[int, typer.Option("--top", min=1, help="Words the table shows.")] = 10,
-            strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None):
+            strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None,
+            scale: ScaleOpt = Scale.linear):
     """The next-word distribution after the prompt (JSON: the whole vocabulary)."""
     from lmtoy.render.transformer import predict_view
     from lmtoy.transformer import next_distribution
@@ -48,7 +49,7 @@ def predict(model: ModelPath = ..., prompt: Prompt = ..., top: Annotated[int, ty
     saved = _load(model)
     read = _prompt(saved, prompt, strict, mid_sentence)
     p = next_distribution(saved.params, saved.config, read.ids)
-    emit(predict_view(read.words, saved.vocabulary, p, top), fmt, svg=svg)
+    emit(predict_view(read.words, saved.vocabulary, p, top), fmt, svg=svg, scale=scale)
 
 
 @transformer_app.command()
@@ -64,6 +65,7 @@ def generate(
     mid_sentence: MidSentence = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Generate words after the prompt: greedy by default; --temperature, --top-k or --seed sample instead."""
     from lmtoy.render.transformer import generation_view
@@ -75,7 +77,7 @@ def generate(
     read = _prompt(saved, prompt, strict, mid_sentence, cut=False)
     new = generate_ids(saved.params, saved.config, read.ids, steps, rng, temperature or 1.0, top_k, greedy=rng is None,
                        end_id=saved.vocabulary.index(END))
-    emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END, saved.tokenizer.text), fmt, svg=svg)
+    emit(generation_view(read.words, [saved.vocabulary[i] for i in new], END, saved.tokenizer.text), fmt, svg=svg, scale=scale)
 
 
 transformer_app.command()(translate)
@@ -95,6 +97,7 @@ def attention(
     mid_sentence: MidSentence = False,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """The n x n attention weights of each layer and head, labelled with the prompt's words (translate models: --source)."""
     import numpy as np
@@ -105,7 +108,7 @@ def attention(
     saved = _load(model, ("next-word", "translate"))
     if saved.config.task == "translate":
         only = {"--last": last, "--strict": strict, "--mid-sentence": mid_sentence}
-        return emit(_translate_attention(saved, _sides(saved, prompt, source, target, only), layer, head), fmt, svg=svg)
+        return emit(_translate_attention(saved, _sides(saved, prompt, source, target, only), layer, head), fmt, svg=svg, scale=scale)
     _no_translate_options(source, target, prompt)
     read = _prompt(saved, prompt, strict, mid_sentence)
     c = saved.config
@@ -119,14 +122,15 @@ def attention(
         view = attention_row_view(read.seen, weights[np.ix_(layers, heads)], layers, heads)
     else:
         view = attention_view(read.seen, weights, layers, heads)
-    emit(_reading(view, read), fmt, svg=svg)
+    emit(_reading(view, read), fmt, svg=svg, scale=scale)
 
 
 @transformer_app.command()
 @handle_errors
 def trace(model: ModelPath = ..., prompt: OptionalPrompt = None, source: SourceText = None, target: TargetText = None,
           shapes_only: Annotated[bool, typer.Option("--shapes", help="Only the shape table (section 10).")] = False,
-          strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None):
+          strict: Strict = False, mid_sentence: MidSentence = False, fmt: FormatOpt = Format.table, svg: Svg = None,
+            scale: ScaleOpt = Scale.linear):
     """One forward pass step by step: every intermediate matrix with its shape, and the shape table (translate models: --source)."""
     from lmtoy.render.transformer import shapes, trace_view
     from lmtoy.transformer import trace as forward_trace
@@ -134,14 +138,14 @@ def trace(model: ModelPath = ..., prompt: OptionalPrompt = None, source: SourceT
     saved = _load(model, ("next-word", "translate"))
     if saved.config.task == "translate":
         sides = _sides(saved, prompt, source, target, {"--strict": strict, "--mid-sentence": mid_sentence})
-        return emit(_translate_trace(saved, sides, shapes_only), fmt, svg=svg)
+        return emit(_translate_trace(saved, sides, shapes_only), fmt, svg=svg, scale=scale)
     _no_translate_options(source, target, prompt)
     read = _prompt(saved, prompt, strict, mid_sentence)
     steps = [] if shapes_only else forward_trace(saved.params, saved.config, read.ids)
     config = _config_dict(saved.config)
     view = trace_view(read.seen, saved.vocabulary, steps, shapes(saved.config, len(read.seen)), config,
                       saved.dimensions, saved.hidden)
-    emit(_reading(view, read), fmt, svg=svg)
+    emit(_reading(view, read), fmt, svg=svg, scale=scale)
 
 
 @transformer_app.command()
@@ -153,6 +157,7 @@ def backward(
     head: Annotated[int, typer.Option("--head", min=1, help="The head of that layer (from 1).")] = 1,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """The backward pass of self-attention step by step: one sentence's loss back through one head, checked."""
     from lmtoy.render.walkthrough import backward_view
@@ -167,7 +172,7 @@ def backward(
     require_fit(len(split_words(prompt, "--prompt", saved.keep_case, saved.tokenizer)), c.context)  # before _prompt cuts it
     read = _prompt(saved, prompt, strict=True, mid_sentence=False)  # seen: <end> w_1..w_n
     walk = backward_walk(saved.params, c, read.ids[1:], saved.vocabulary.index(END), layer - 1, head - 1)
-    emit(backward_view(read.words, read.seen, layer, head, walk, c.norm), fmt, svg=svg)
+    emit(backward_view(read.words, read.seen, layer, head, walk, c.norm), fmt, svg=svg, scale=scale)
 
 
 transformer_app.command()(classify)
@@ -231,6 +236,7 @@ def posenc(
     pair: Annotated[Optional[int], typer.Option("--pair", min=0, help="Show dimension pair I (2I, 2I+1) tracing its circle.")] = None,
     fmt: FormatOpt = Format.table,
     svg: Svg = None,
+    scale: ScaleOpt = Scale.linear,
 ):
     """Sinusoidal positional encoding (section 9): the table as a heatmap, or one pair's circle."""
     from lmtoy.render.transformer import posenc_view
@@ -244,16 +250,17 @@ def posenc(
     if pair is not None and 2 * pair + 1 >= d_model:
         pairs = f"pairs 0 to {d_model // 2 - 1}" if d_model >= 2 else "no complete sin/cos pair"
         bad_option(f"pair {pair} does not exist: d_model {d_model} has {pairs}", "--pair")
-    emit(posenc_view(sinusoidal_positions(positions, d_model), pair), fmt, svg=svg, max_rows=0)
+    emit(posenc_view(sinusoidal_positions(positions, d_model), pair), fmt, svg=svg, scale=scale, max_rows=0)
 
 
 @app.command()
 @handle_errors
-def embed(model: ModelPath = ..., fmt: FormatOpt = Format.table, svg: Svg = None):
+def embed(model: ModelPath = ..., fmt: FormatOpt = Format.table, svg: Svg = None,
+            scale: ScaleOpt = Scale.linear):
     """A trained model's word embeddings projected to 2-D (PCA), as a labelled scatter plot."""
     from lmtoy.render.transformer import embed_view
     from lmtoy.transformer import embeddings_2d
 
     saved = _load(model, tuple(COMMAND_OF_TASK))  # every model has word embeddings
-    emit(embed_view(saved.vocabulary, embeddings_2d(saved.params["embedding"])), fmt, svg=svg)
+    emit(embed_view(saved.vocabulary, embeddings_2d(saved.params["embedding"])), fmt, svg=svg, scale=scale)
 from lmtoy.cli.compile import compile_command; transformer_app.command("compile")(compile_command)  # noqa: E402, E702
