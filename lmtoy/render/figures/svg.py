@@ -82,6 +82,8 @@ class Canvas:
         """``text`` (escaped) with its baseline at y; ``anchor`` start, middle or end (a number: end)."""
         if anchor not in ("start", "middle", "end"):
             raise ValueError(f"anchor is {anchor!r}; expected start, middle or end")
+        if str(text) == "":
+            return
         self._add("text", dict(x=x, y=y, font_size=size, text_anchor=anchor, font_weight=weight, fill=fill,
                                font_style="italic" if italic else None, **attrs), escape(str(text)))
 
