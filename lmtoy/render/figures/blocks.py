@@ -22,6 +22,7 @@ PAD = 8  # px inside a cell
 ROW = 28  # px: a table row
 MARGIN = 24  # px around the figure
 GAP = 18  # px between blocks
+BOLD = 1.12  # bold text is this much wider
 
 
 class Block:
@@ -73,8 +74,8 @@ class Heatmap(Block):
         if self.scale is None:
             self.scale = Scale.of(self.values.ravel())
         texts = [[self.number(v) for v in row] for row in self.values]
-        self.label_w = max([text_width(s, SIZE) for s in self.rows + [self.row_header]] + [0]) + 2 * PAD
-        self.col_w = [max([text_width(c, SIZE) * 1.1] + [text_width(r[j], SIZE) for r in texts]) + 2 * PAD
+        self.label_w = max([text_width(s, SIZE) * BOLD for s in self.rows + [self.row_header]] + [0]) + 2 * PAD
+        self.col_w = [max([text_width(c, SIZE) * BOLD] + [text_width(r[j], SIZE) for r in texts]) + 2 * PAD
                       for j, c in enumerate(self.columns)]
         self.texts = texts
         self.width = self.label_w + sum(self.col_w)

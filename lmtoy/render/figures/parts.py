@@ -20,7 +20,8 @@ from lmtoy.render.figures.svg import Scale
 from lmtoy.render.matrix import Grid, _column_rank, _keep, count, heatmap, label_text
 from lmtoy.render.text import TextTable
 
-MAX_COLUMNS = 24  # columns an SVG table shows: about 1280 px of cells
+MAX_COLUMNS = 24  # columns an SVG table shows at most
+WIDTH = 1232  # px a table may take: 1280 less the margins, so a slide shows it at full size
 
 
 def grid_blocks(grid: Grid, max_rows: int = 40, scale: str = "linear") -> list[Block]:
@@ -33,12 +34,18 @@ def grid_blocks(grid: Grid, max_rows: int = 40, scale: str = "linear") -> list[B
         col_rank = np.where(zero, col_rank - n_cols, col_rank)  # all-zero columns go first
     cols = _keep(n_cols, MAX_COLUMNS, col_rank)
     values = grid.take(rows, cols) if len(rows) and len(cols) else np.zeros((len(rows), len(cols)))  # (r, c)
-    finite = values[np.isfinite(values)]
-    lo, hi = grid.scale or (min(0.0, float(finite.min(initial=0))), float(finite.max(initial=0)))
-    colours = Scale.of(finite, scale, lo, hi)
+    labels = [label_text(grid.rows[r]) for r in rows]
+    while True:
+        finite = values[np.isfinite(values)]
+        lo, hi = grid.scale or (min(0.0, float(finite.min(initial=0))), float(finite.max(initial=0)))
+        colours = Scale.of(finite, scale, lo, hi)
+        heat = Heatmap(labels, [str(grid.columns[c]) for c in cols], values, row_header=grid.row_header, scale=colours)
+        if heat.width <= WIDTH or len(cols) <= 1:
+            break
+        drop = int(np.argmin(col_rank[cols]))  # the lowest-ranked column goes, until the table fits
+        cols, values = np.delete(cols, drop), np.delete(values, drop, axis=1)
     blocks: list[Block] = [Lines([grid.title], bold=True)] if grid.title else []
-    blocks.append(Heatmap([label_text(grid.rows[r]) for r in rows], [str(grid.columns[c]) for c in cols],
-                          values, row_header=grid.row_header, scale=colours))
+    blocks.append(heat)
     hidden = [f"{count(n_rows - len(rows), 'row')} not shown" if len(rows) < n_rows else "",
               f"{count(n_cols - len(cols), 'column')} not shown" if len(cols) < n_cols else ""]
     notes = list(grid.notes) + ([" and ".join(h for h in hidden if h) + f"; {grid.full_hint}"] if any(hidden) else [])
@@ -83,7 +90,14 @@ def _as_text(renderable) -> str:
 def parts_svg(parts: list, title: str = "", max_rows: int = 40, scale: str = "linear") -> str:
     """The parts of a view, one under another, as a standalone SVG document."""
     blocks = [b for part in parts for b in part_blocks(part, max_rows, scale)]
-    return stack(blocks, title=title).to_string()
+    return stack(_last_legends(blocks), title=title).to_string()
+
+
+def _last_legends(blocks: list[Block]) -> list[Block]:
+    """The blocks with each colour legend shown once, after the last table it applies to."""
+    key = lambda b: (b.scale.lo, b.scale.hi, b.scale.kind)
+    last = {key(b): i for i, b in enumerate(blocks) if isinstance(b, Legend)}
+    return [b for i, b in enumerate(blocks) if not isinstance(b, Legend) or last[key(b)] == i]
 
 
 class Drawn:
