@@ -39,6 +39,7 @@ COMMANDS = {
     "figure": ("lmtoy.cli.figure", "The article's figures by name: drawn in the terminal, or saved as a standalone SVG for slides."),
     "perplexity": ("lmtoy.cli.evaluate", "Held-out perplexity: train each model on TRAIN, score --held-out, rank them (lower is better)."),
     "score": ("lmtoy.cli.evaluate", "Score one sentence: each word's log10 probability (and </s>'s), like KenLM's full_scores, and the sum."),
+    "explain": ("lmtoy.cli.explain", "Where a number comes from: the count, the row total, the formula and the value behind one entry."),
     "tour": ("lmtoy.cli.tour", "A tour of the worked examples: each step captioned, with the command it runs."),
 }  # fmt: skip
 
