@@ -12,10 +12,18 @@ from lmtoy.cli.common import Scale, ScaleOpt, Svg, bad_option, handle_errors, lo
 app = typer.Typer()  # its command is registered in lmtoy.cli.root.COMMANDS
 
 
+def _names(incomplete: str) -> list[str]:
+    """The figure names that start with what was typed (shell completion)."""
+    from lmtoy.render.figures import NAMES
+
+    return [name for name in NAMES if name.startswith(incomplete)]
+
+
 @app.command()
 @handle_errors
 def figure(
-    name: Annotated[Optional[str], typer.Argument(help="The figure, named after the article's figure file, e.g. transition_matrix.", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Argument(help="The figure, named after the article's figure file, e.g. transition_matrix.",
+                                                        show_default=False, autocompletion=_names)] = None,
     list_: Annotated[bool, typer.Option("--list", "-l", help="List the figures: name, section, caption and options.")] = False,
     corpus: Annotated[Optional[str], typer.Option("--corpus", "-c", help="Redraw on this corpus (file, '-' or bundled name) instead of the article's.")] = None,
     model: Annotated[Optional[Path], typer.Option("--model", "-m", help="A saved transformer (.npz) to draw, for the figures that show one.", dir_okay=False)] = None,
@@ -47,15 +55,17 @@ def figure(
 def _listing():
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from lmtoy.render.figures import NAMES, figures
 
     drawn = figures()
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold")
-    for column in ("figure", "section", "caption", "options"):
-        table.add_column(column, overflow="fold", no_wrap=column == "figure")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("figure", no_wrap=True)
+    table.add_column("§", justify="right")
+    table.add_column("caption (options)", overflow="fold")
     for name in NAMES:
         f = drawn.get(name)
-        table.add_row(name, f.section if f else "", f.caption if f else "(not drawn yet)",
-                      " ".join(f"--{a}" for a in f.accepts) if f else "")
+        options = f" ({' '.join(f'--{a}' for a in f.accepts)})" if f and f.accepts else ""
+        table.add_row(name, f.section if f else "", Text(f.caption + options) if f else Text("not drawn yet", style="dim"))
     return table
