@@ -19,7 +19,7 @@ def texts(path) -> list[tuple[float, float, str, str, bool]]:
     """(x, y, text, anchor, bold) of every text of a well-formed SVG file."""
     root = ET.fromstring(path.read_bytes())
     assert root.tag == f"{NS}svg"
-    return [(float(t.get("x")), float(t.get("y")), t.text, t.get("text-anchor"), t.get("font-weight") == "bold")
+    return [(float(t.get("x")), float(t.get("y")), "".join(t.itertext()), t.get("text-anchor"), t.get("font-weight") == "bold")
             for t in root.iter(f"{NS}text")]
 
 

@@ -82,8 +82,8 @@ def test_view_parts_become_tables_text_and_a_legend():
     grid = Grid.of(np.array([[0.2, 0.8]]), [["battery", "ran"]], ["down", "please"], title="T", notes=["a note"])
     svg = parts_svg(["[bold]Prompt:[/] x", grid, TextTable(["merge", "count"], [["1", "4"]])])
     root = ET.fromstring(svg.encode())
-    texts = [t.text for t in root.iter(f"{NS}text")]
-    assert "Prompt: x" in texts and "battery, ran" in texts and "0.8" in texts and "a note" in texts
+    texts = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
+    assert "Prompt: x" in texts and 'font-weight="bold">Prompt:</tspan>' in svg and "battery, ran" in texts and "0.8" in texts and "a note" in texts
     assert "merge" in texts and "4" in texts and any("scale" in t for t in texts) and no_network(svg)
 
 

@@ -35,16 +35,18 @@ class Block:
 
 @dataclass
 class Lines(Block):
-    """Lines of text; ``bold``: a title; ``muted``: notes."""
+    """Lines of text; ``bold``: a title; ``muted``: notes. A line may be a list of
+    (part, bold) pairs, for a bold word in a line."""
 
-    lines: list[str]
+    lines: list
     bold: bool = False
     muted: bool = False
     size: float = SIZE
     mono: bool = False  # plain text drawn with spaces for alignment
 
     def __post_init__(self) -> None:
-        self.width = max((text_width(s, self.size) for s in self.lines), default=0)
+        plain = ["".join(t for t, _ in s) if isinstance(s, list) else s for s in self.lines]
+        self.width = max((text_width(s, self.size) * (BOLD if self.bold else 1) for s in plain), default=0)
         self.height = len(self.lines) * self.size * 1.4
 
     def draw(self, canvas, x, y):

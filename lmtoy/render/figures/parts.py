@@ -65,7 +65,8 @@ def part_blocks(part, max_rows: int = 40, scale: str = "linear") -> list[Block]:
         part = Text.from_markup(part)
     if isinstance(part, Text):
         bold = bool(part.style) and "bold" in str(part.style)
-        return [Lines(part.plain.split("\n"), bold=bold, muted="dim" in str(part.style))]
+        lines = [_bold_parts(line) for line in part.split("\n")] if not bold and part.spans else part.plain.split("\n")
+        return [Lines(lines, bold=bold, muted="dim" in str(part.style))]
     if isinstance(part, TextTable):
         return ([Lines([part.title], bold=True)] if part.title else []) + [Table(part.header, part.rows)]
     if isinstance(part, RichTable):
@@ -75,6 +76,12 @@ def part_blocks(part, max_rows: int = 40, scale: str = "linear") -> list[Block]:
     if isinstance(part, Group):
         return [b for p in part.renderables for b in part_blocks(p, max_rows, scale)]
     return [Lines(_as_text(part).rstrip("\n").split("\n"), mono=True)]
+
+
+def _bold_parts(line: Text) -> list[tuple[str, bool]]:
+    """A line of rich Text as (part, bold) pairs: 'Prompt: x' -> [('Prompt:', True), (' x', False)]."""
+    console = Console(width=10_000, file=io.StringIO(), color_system=None)
+    return [(seg.text, bool(seg.style and seg.style.bold)) for seg in line.render(console) if seg.text]
 
 
 def _plain(value) -> str:

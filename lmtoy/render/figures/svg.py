@@ -43,6 +43,11 @@ def _attrs(attrs: dict) -> str:
                    for k, v in attrs.items() if v is not None)
 
 
+def _spans(parts: list[tuple[str, bool]]) -> str:
+    """[('Prompt:', True), (' x', False)] -> '<tspan font-weight="bold">Prompt:</tspan> x'."""
+    return "".join(f'<tspan font-weight="bold">{escape(t)}</tspan>' if bold else escape(t) for t, bold in parts)
+
+
 def _name(key: str) -> str:
     """An attribute's name from a keyword: stroke_width -> stroke-width, xml_space -> xml:space."""
     return "xml:space" if key == "xml_space" else key.rstrip("_").replace("_", "-")
@@ -79,13 +84,15 @@ class Canvas:
         self._add("circle", dict(cx=cx, cy=cy, r=r, fill=fill, stroke=stroke, stroke_width=stroke_width, **attrs))
 
     def text(self, x, y, text, size=16, anchor="start", weight=None, fill=INK, italic=False, **attrs) -> None:
-        """``text`` (escaped) with its baseline at y; ``anchor`` start, middle or end (a number: end)."""
+        """``text`` (escaped) with its baseline at y; ``anchor`` start, middle or end (a number: end).
+        ``text`` may be a list of (part, bold) pairs: the bold parts as bold <tspan>s."""
         if anchor not in ("start", "middle", "end"):
             raise ValueError(f"anchor is {anchor!r}; expected start, middle or end")
-        if str(text) == "":
+        body = _spans(text) if isinstance(text, list) else escape(str(text))
+        if body == "":
             return
         self._add("text", dict(x=x, y=y, font_size=size, text_anchor=anchor, font_weight=weight, fill=fill,
-                               font_style="italic" if italic else None, **attrs), escape(str(text)))
+                               font_style="italic" if italic else None, **attrs), body)
 
     def group(self, transform: str | None = None, **attrs) -> "Group":
         """A <g> drawn in order with the rest; draw on the returned group."""
