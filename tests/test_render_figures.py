@@ -106,3 +106,10 @@ def test_the_registry_names_every_figure_and_refuses_others():
         register("not_a_figure", "x", "1")
     assert figure("transition_matrix").accepts == ("corpus",)
     assert "0.5" in figure("transition_matrix").build(Options()).svg
+
+
+def test_legend_values_are_short_and_a_rounded_zero_is_0():
+    from lmtoy.render.figures.blocks import tick
+
+    assert [tick(v, 2) for v in (-1, -0.5, 5e-17, 0.5, 1)] == ["-1", "-0.5", "0", "0.5", "1"]
+    assert tick(10_000, 10_000) == "10,000" and tick(0.0123, 1) == "0.0123"

@@ -169,7 +169,14 @@ class Legend(Block):
             at = x + self.bar * self.scale(v)
             anchor = "start" if k == 0 else "end" if k == len(self.ticks) - 1 else "middle"
             canvas.line(at, top + 16, at, top + 20, stroke=MUTED)
-            canvas.text(at, top + 16 + 14 * 1.4, fmt(v) if v else "0", size=14, anchor=anchor, fill=MUTED)
+            canvas.text(at, top + 16 + 14 * 1.4, tick(v, self.scale.hi - self.scale.lo), size=14, anchor=anchor, fill=MUTED)
+
+
+def tick(v: float, span: float) -> str:
+    """A legend's value: 0.25, -1, 1,000, and 0 for what is zero but for rounding (5e-17)."""
+    if abs(v) <= abs(span) * 1e-9:
+        return "0"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def stack(blocks: list[Block], title: str = "", min_width: float = 0) -> Svg:
