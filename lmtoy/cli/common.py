@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from lmtoy.cli.completion import complete_corpus
 from lmtoy.errors import LmtoyError
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ CorpusArg = Annotated[
         "find_my_files, commands; commands_pairs and intents for the transformer's translate and classify "
         "tasks). Omitted: read stdin when it is piped.",
         show_default=False,
+        autocompletion=complete_corpus,
     ),
 ]
 JoinLines = Annotated[bool, typer.Option("--join-lines", help="Single line breaks in prose are spaces (wrapped text); blank lines end sentences.")]

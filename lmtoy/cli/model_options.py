@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 from lmtoy.cli.common import bad_option, quoted, split_words
+from lmtoy.cli.completion import complete_model
 from lmtoy.cli.output import note
 
-ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False)]
+ModelPath = Annotated[Path, typer.Option("--model", "-m", help="A model file written by 'lmtoy transformer train'.", dir_okay=False,
+                                           autocompletion=complete_model)]
 Prompt = Annotated[str, typer.Option("--prompt", "-p", help="The words so far.")]
 OptionalPrompt = Annotated[Optional[str], typer.Option("--prompt", "-p", help="The words so far (next-word models).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Refuse a prompt longer than the model's context instead of using its last window.")]

@@ -120,7 +120,7 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Run the worked examples of 'Transformers from Scratch' in a terminal.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: lmtoy.cli.completion fills in corpora and models
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
@@ -155,7 +155,7 @@ def run() -> int:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        app()
+        app(prog_name="lmtoy")  # also under python -m lmtoy: usage lines, and the completion script's _LMTOY_COMPLETE
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
