@@ -176,3 +176,17 @@ def test_every_commands_svg_takes_a_log_scale(run, tmp_path):
     assert run("skips", "program_log", "--word", "ran", "--svg", path, "--scale", "log").exit_code == 0
     found = texts(path)
     assert cell(found, "battery, ran", "down") == "1" and "colour: value (log scale)" in [t[2] for t in found]
+
+
+@pytest.mark.parametrize("args", [
+    ("softmax", "1", "2", "3", "--scale", "log"),
+    ("selfattend", "the cat saw the dog", "--svg-scale", "log"),
+    ("vote", "program_log", "-p", "check the battery log and find out whether it ran", "--auto-mask"),
+    ("posenc",),
+    ("bpe", "show", "battery"),
+])
+def test_the_commands_write_light_figures(run, tmp_path, args):
+    path = tmp_path / "view.svg"
+    assert run(*args, "--svg", path).exit_code == 0
+    found, text = texts(path), path.read_text()
+    assert found and 'fill="#ffffff"' in text and "@import" not in text and "https:" not in text
