@@ -8,3 +8,5 @@
 """
 
 from lmtoy.render.figures import chains  # noqa: F401  (registers its figures)
+from lmtoy.render.figures import vectors  # noqa: F401
+from lmtoy.render.figures import architecture  # noqa: F401
