@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import plain
@@ -105,3 +107,35 @@ def test_pause_waits_before_the_output_of_a_step_taller_than_the_terminal(monkey
     monkeypatch.setenv("LINES", "200")
     tour._steps([short], interactive=True)
     assert prompts == []  # fits: no pause before the output (and no 'next step' after the last)
+
+
+def test_tour_html_is_one_well_formed_page_with_every_section_and_figure(run, tmp_path, monkeypatch):
+    from test_render_handout import parse
+
+    from lmtoy.cli.tour import SECTION_FIGURES
+
+    monkeypatch.chdir(tmp_path)
+    result = run("tour", "--html", "handout.html")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "" and "wrote handout.html" in result.stderr
+    page = (tmp_path / "handout.html").read_text(encoding="utf-8")
+    parsed = parse(page)
+    text = "".join(parsed.text)
+    for step in STEPS:
+        assert step.section in text and step.command in text
+    shown = [s.figure for s in STEPS if s.figure]
+    assert len(shown) == len({s.section for s in STEPS} & set(SECTION_FIGURES))  # one per section that has one
+    assert page.count("<svg") == len(shown)
+    for figure in set(shown):
+        assert f"lmtoy figure {figure}" in text, figure
+    assert re.search(r"down +0\.995", text) and re.search(r"my +0\.2 +0\.3", text)  # the outputs themselves
+    assert "style=\"" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org/", "")
+    assert [p.name for p in tmp_path.iterdir()] == ["handout.html"]  # the scratch models stay in the scratch folder
+
+
+@pytest.mark.parametrize("where, message", [("missing/h.html", "does not exist"), (".", "is a directory")])
+def test_tour_html_refuses_a_path_it_cannot_write_before_running(run, tmp_path, monkeypatch, where, message):
+    monkeypatch.chdir(tmp_path)
+    result = run("tour", "--html", where)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert "handout: section" not in result.stderr  # nothing ran
