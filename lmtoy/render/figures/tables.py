@@ -72,17 +72,37 @@ def matrix_mult_three_row_two_col(options: Options) -> FigureResult:
 
     corpus = _corpus(options, "show_me")
     words = list(corpus.vocabulary.words)
-    ids = np.array([0, 3, 2]) % len(words)  # the article's rows 1, 4, 3
-    hot = one_hot(ids, len(words))  # (3, N)
-    b = _first(corpus).dense()  # (N, N)
+    m = min(4, len(words))  # the article's [3 x 4] times [4 x 2]: B is the first m rows of the transition matrix,
+    ids = np.array([0, 3, 2]) % m  # in its two heaviest columns; A's rows have their 1 in columns 1, 4, 3
+    hot = one_hot(ids, m)  # (3, m)
+    rows = _first(corpus).dense(np.arange(m))  # (m, N)
+    cols = _two_columns(rows)
+    b = rows[:, cols]  # (m, 2)
     labels = [f"one-hot({words[i]})" for i in ids]
-    pulled = lookup(hot, b)  # (3, N)
-    parts = [Grid.of(hot, labels, words, title=f"A: one-hot rows with their 1 in columns {', '.join(str(i + 1) for i in ids)}",
-                     hide_zeros=False),
-             Grid.of(b, [f"{k + 1} {w}" for k, w in enumerate(words)], words, title="B: the first-order transition matrix",
-                     row_header="row"),
-             Grid.of(pulled, [f"row {i + 1} ({words[i]})" for i in ids], words, title=f"A B: rows {', '.join(str(i + 1) for i in ids)} of B")]
+    pulled = lookup(hot, b)  # (3, 2)
+    names = [words[j] for j in cols]
+    parts = [Grid.of(hot, labels, words[:m], title=f"A [3 x {m}]: one-hot rows with their 1 in columns "
+                     f"{', '.join(str(i + 1) for i in ids)}", hide_zeros=False),
+             Grid.of(b, [f"{k + 1} {w}" for k, w in enumerate(words[:m])], names, row_header="row", hide_zeros=False,
+                     title=f"B [{m} x 2]: rows 1-{m} of the first-order transition matrix, columns {', '.join(names)}"),
+             Grid.of(pulled, [f"row {i + 1} ({words[i]})" for i in ids], names, hide_zeros=False,
+                     title=f"A B [3 x 2]: rows {', '.join(str(i + 1) for i in ids)} of B")]
     return result(parts, "Matrix multiplication as lookup", options.scale)
+
+
+def _two_columns(rows: np.ndarray) -> np.ndarray:  # (m, N) -> (2,) sorted column ids
+    """The two columns (of the 8 heaviest) that leave fewest rows all zero, then show the most
+    distinct values, then weigh most: on show_me 'photos' and 'please' (rows 1, 2, 4 non-zero)."""
+    from itertools import combinations
+
+    heavy = np.argsort(-rows.sum(axis=0), kind="stable")[:8]
+    if len(heavy) < 2:
+        return np.sort(heavy)
+    def merit(pair):
+        block = rows[:, list(pair)]
+        return ((block != 0).any(axis=1).sum(), len(set(block[block != 0].tolist())), block.sum())
+
+    return np.sort(np.array(max(combinations(heavy.tolist(), 2), key=merit)))
 
 
 def _first(corpus: Corpus):
