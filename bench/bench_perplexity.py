@@ -11,9 +11,11 @@ first-order add-1 (nltk ``Laplace(2)``), first-order and second-order Witten-Bel
   to end in a fresh process (start-up, reading and tokenizing included);
 - nltk: ``fit`` on the same padded sentences (``<s> w_1 .. w_n </s>``, as lmtoy pads,
   tokens taken from lmtoy's parse) then ``perplexity`` over the held-out n-grams. nltk
-  is slow, so it runs on a fraction of both texts (``--nltk-fraction``, default 0.05) and
-  its time is scaled up by 1 / fraction (fit and scoring are linear in the text); the
-  output says so. Its perplexity is of that fraction, and infinite where a held-out word
+  is slow, so it runs on a fraction of both texts (``--nltk-fraction``, default 0.2) and
+  its time is scaled up by 1 / fraction; the output says so. nltk's time per word grows
+  with the amount of text (first-order add-1 scaled from 5% gave 11 s, from 20% 45 s), so
+  a scaled time is a lower bound, and so is the ratio; ``--nltk-fraction 1`` runs it
+  all (minutes). Its perplexity is of that fraction, and infinite where a held-out word
   was never seen (nltk's unigram level gives it 0), so it is shown for information only.
 
 Targets: the core at least 50x faster than nltk. No timed assertions: it prints
@@ -41,7 +43,7 @@ TARGET = 50
 
 
 def lmtoy_core(train, held, kind: str, method: str) -> tuple[float, float]:
-    """(seconds, perplexity) of smoothing and scoring, the fastest of ``repeat``."""
+    """(seconds, perplexity) of smoothing and scoring."""
     from lmtoy.evaluate import score_ngram
     from lmtoy.smoothing import smooth
 
@@ -86,7 +88,9 @@ def run(train_path: str, held_path: str, fraction: float, repeat: int) -> None:
     words, held_words = int(train.lengths.sum()), int(held.lengths.sum())
     print(f"train {words:,} words ({train.n_sentences:,} sentences, N = {len(train.vocabulary):,}); "
           f"held-out {held_words:,} words ({held.n_sentences:,} sentences)")
-    print(f"nltk runs on {fraction:.0%} of both texts; its time is scaled by 1/{fraction:g} (marked ~)")
+    if fraction < 1:
+        print(f"nltk runs on {fraction:.0%} of both texts; its time is scaled by 1/{fraction:g} (marked ~), a lower "
+              "bound: its time per word grows with the text")
     header = f"{'model':<27} {'lmtoy core':>10} {'command':>8} {'nltk':>9} {'x faster':>8}  {'target':>6}  perplexity lmtoy / nltk"
     print(header)
     nltk_train, nltk_held = padded(train, fraction), padded(held, fraction)
@@ -97,7 +101,7 @@ def run(train_path: str, held_path: str, fraction: float, repeat: int) -> None:
         scaled = seconds / fraction
         ratio = scaled / core
         ok = "ok" if ratio >= TARGET else "MISSED"
-        print(f"{kind + ' ' + method:<27} {core:>9.3f}s {command:>7.2f}s {'~' + format(scaled, '.1f'):>8}s "
+        print(f"{kind + ' ' + method:<27} {core:>9.3f}s {command:>7.2f}s {('~' if fraction < 1 else '') + format(scaled, '.1f'):>8}s "
               f"{ratio:>7.0f}x  >= {TARGET}x {ok}  {perplexity:.2f} / {theirs:.2f}")
 
 
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--words", type=int, default=1_000_000, help="training words to generate (default 1,000,000)")
     parser.add_argument("--held-out", type=int, default=100_000, help="held-out words to generate (default 100,000)")
-    parser.add_argument("--nltk-fraction", type=float, default=0.05, help="share of both texts nltk runs on (default 0.05)")
+    parser.add_argument("--nltk-fraction", type=float, default=0.2, help="share of both texts nltk runs on (default 0.2)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of lmtoy, the fastest counts (default 3)")
     args = parser.parse_args(argv)
     if not 0 < args.nltk_fraction <= 1:
