@@ -65,3 +65,12 @@ def test_the_shell_asks_lmtoy_for_corpora_and_commands(tmp_path):
 def test_help_lists_the_completion_options_without_loading_a_command():
     result = subprocess.run([*LMTOY, "--help"], capture_output=True, text=True, env=ENV)
     assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
+
+
+def test_the_shell_gets_model_files_for_model(tmp_path):
+    (tmp_path / "tiny.npz").write_text("")
+    (tmp_path / "tiny.txt").write_text("")
+    env = {**ENV, "_LMTOY_COMPLETE": "complete_bash", "COMP_WORDS": "lmtoy transformer predict --model ti",
+           "COMP_CWORD": "4"}
+    result = subprocess.run(LMTOY, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.stdout.split() == ["tiny.npz"], result.stderr
