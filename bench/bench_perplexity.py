@@ -14,8 +14,9 @@ first-order add-1 (nltk ``Laplace(2)``), first-order and second-order Witten-Bel
   is slow, so it runs on a fraction of both texts (``--nltk-fraction``, default 0.2) and
   its time is scaled up by 1 / fraction; the output says so. Its time is linear in the
   text (first-order add-1, fit and perplexity on a quiet machine: 5% 0.44 s, 20% 1.68 s,
-  all of it 8.47 s, i.e. 8.7 / 8.4 / 8.5 s scaled); ``--nltk-fraction 1`` runs it all. Its perplexity is of that fraction, and infinite where a held-out word
-  was never seen (nltk's unigram level gives it 0), so it is shown for information only.
+  all of it 8.47 s, i.e. 8.7 / 8.4 / 8.5 s scaled); ``--nltk-fraction 1`` runs it all.
+  Its perplexity is of that fraction, and infinite where a held-out word was never seen
+  (nltk's unigram level gives it 0), so it is shown for information only.
 
 Targets: the core at least 50x faster than nltk. No timed assertions: it prints
 figures and ratios. Usage: ``python bench/bench_perplexity.py [--words N] [--held-out N]``.
