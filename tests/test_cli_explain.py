@@ -101,3 +101,8 @@ def test_errors(run, args, code, message):
     assert result.exit_code == code and message in plain(result.stderr), result.stderr
     if code == 1:
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_prompt_with_no_seen_feature_votes_zero(run):
+    result = run("explain", "vote", "program_log", "-w", "please check down")
+    assert result.exit_code == 0 and "no active feature" in result.stdout and "value: 0" in result.stdout

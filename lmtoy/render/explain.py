@@ -43,6 +43,8 @@ def explain_view(ex: Explanation, words: tuple[str, ...] | None = None) -> View:
         lines += _event_lines(ex, words)
     if ex.features:
         lines += _feature_lines(ex)
+    elif ex.model in ("vote", "masked-skips"):
+        lines += _wrap(f"no active feature: no (earlier word, {ex.context[-1]}) of this prompt was seen with a next word")
     lines += _formula(ex.formula, "formula: ")
     if ex.terms and not ex.features:
         lines += _wrap("terms: " + _terms(ex.terms), "       ")
