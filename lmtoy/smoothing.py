@@ -165,11 +165,23 @@ def _kgrams(ids, starts, weights, k: int, base: int) -> tuple[np.ndarray, np.nda
     return code, weights[end], before
 
 
-def _unique_sum(codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(codes, kind="stable")
-    ordered = codes[order]
-    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
-    return ordered[new], np.bincount(np.cumsum(new) - 1, weights=weights[order]).astype(np.float64)
+def _unique_sum(codes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (E,), (E,) -> (U,), (U,)
+    """The distinct codes, sorted, and the sum of the weights of each, added in event order
+    (so the sums do not depend on how the codes were found): a bincount when the codes are
+    dense (unigrams, bigrams), else one sort, stable only when the weights differ."""
+    n = len(codes)
+    top = int(codes.max()) + 1 if n else 0
+    if n and top <= 16 * n + 65536:
+        sums = np.bincount(codes, weights=weights, minlength=top)
+        keys = np.flatnonzero(np.bincount(codes, minlength=top))
+        return keys.astype(np.int64), sums[keys].astype(np.float64)
+    if n > 1 and np.all(codes[1:] >= codes[:-1]):
+        ordered, w = codes, weights
+    else:
+        order = np.argsort(codes, kind="stable" if n and np.any(weights != weights[0]) else None)
+        ordered, w = codes[order], weights[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if n else np.zeros(0, bool)
+    return ordered[new], np.bincount(np.cumsum(new) - 1, weights=w).astype(np.float64)
 
 
 def _level(ids, starts, weights, k: int, n_order: int, base: int, method: str) -> Level:
