@@ -74,3 +74,9 @@ def test_the_shell_gets_model_files_for_model(tmp_path):
            "COMP_CWORD": "4"}
     result = subprocess.run(LMTOY, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.stdout.split() == ["tiny.npz"], result.stderr
+
+
+@pytest.mark.parametrize("words, cword", [("lmtoy perplexity commands --held-out commands_h", 4),
+                                          ("lmtoy score show_", 2), ("lmtoy figure transition_matrix --corpus show_", 4)])
+def test_every_corpus_argument_completes(words, cword):
+    assert "commands_heldout" in _complete(words, cword) or "show_me" in _complete(words, cword)

@@ -8,6 +8,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from lmtoy.cli.completion import complete_corpus
+
 from lmtoy.cli.common import (
     CorpusArg, FormatOpt, JoinLines, KeepCase, TextFormat, bad_option, corpus_bytes, corpus_from, emit,
     handle_errors, load_corpus, quoted,
@@ -63,7 +65,7 @@ def with_arpa(view, corpus, kind: str, fmt, smoothing, k: float):
 @handle_errors
 def perplexity(
     train: CorpusArg = None,
-    held_out: Annotated[str, typer.Option("--held-out", help="The held-out text to score: a file or a bundled name (commands_heldout).", show_default=False)] = ...,
+    held_out: Annotated[str, typer.Option("--held-out", help="The held-out text to score: a file or a bundled name (commands_heldout).", show_default=False, autocompletion=complete_corpus)] = ...,
     models: Annotated[Optional[List[str]], typer.Option("--model", "-m", help=MODEL_HELP)] = None,
     smoothing: SmoothingOpt = Smoothing.kneser_ney,
     k: KOpt = 1.0,
@@ -135,7 +137,7 @@ def _score(name: str, corpus, held, method: str, k: float, lam: float, window):
 @app.command()
 @handle_errors
 def score(
-    train: Annotated[str, typer.Argument(help="The training corpus: a file, '-' or a bundled name.", show_default=False)],
+    train: Annotated[str, typer.Argument(help="The training corpus: a file, '-' or a bundled name.", show_default=False, autocompletion=complete_corpus)],
     text: Annotated[str, typer.Argument(help="The sentence to score, e.g. 'show me my photos please'.", show_default=False)],
     model: Annotated[NgramModel, typer.Option("--model", "-m", case_sensitive=False, help="The n-gram model.")] = NgramModel.first_order,
     smoothing: SmoothingOpt = Smoothing.kneser_ney,

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from lmtoy.cli.completion import complete_corpus, complete_model
+
 from lmtoy.cli.common import Scale, ScaleOpt, Svg, bad_option, handle_errors, load_corpus
 
 app = typer.Typer()  # its command is registered in lmtoy.cli.root.COMMANDS
@@ -25,8 +27,8 @@ def figure(
     name: Annotated[Optional[str], typer.Argument(help="The figure, named after the article's figure file, e.g. transition_matrix.",
                                                         show_default=False, autocompletion=_names)] = None,
     list_: Annotated[bool, typer.Option("--list", "-l", help="List the figures: name, section, caption and options.")] = False,
-    corpus: Annotated[Optional[str], typer.Option("--corpus", "-c", help="Redraw on this corpus (file, '-' or bundled name) instead of the article's.")] = None,
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="A saved transformer (.npz) to draw, for the figures that show one.", dir_okay=False)] = None,
+    corpus: Annotated[Optional[str], typer.Option("--corpus", "-c", help="Redraw on this corpus (file, '-' or bundled name) instead of the article's.", autocompletion=complete_corpus)] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="A saved transformer (.npz) to draw, for the figures that show one.", dir_okay=False, autocompletion=complete_model)] = None,
     highlight: Annotated[Optional[str], typer.Option("--highlight", help="The block to stand out (architecture).")] = None,
     svg: Svg = None,
     scale: ScaleOpt = Scale.linear,
