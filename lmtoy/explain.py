@@ -148,8 +148,9 @@ def voted(model: TransitionModel, prompt: list[str], next_word: str, flags: np.n
 
 def smoothed(corpus: Corpus, kind: str, method: str, k: float, context: list[str], next_word: str) -> Explanation:
     """A smoothed probability P(next | context) with its terms and every lower order
-    (lmtoy.smoothing.breakdown). Unseen words are <unk>; "<s>" and "</s>" may be used."""
-    from lmtoy.smoothing import breakdown, smooth
+    (lmtoy.breakdown.breakdown). Unseen words are <unk>; "<s>" and "</s>" may be used."""
+    from lmtoy.breakdown import breakdown
+    from lmtoy.smoothing import smooth
 
     model = smooth(corpus, kind, method, k)
     b = breakdown(model, tuple(context), next_word)

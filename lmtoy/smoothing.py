@@ -141,7 +141,7 @@ def check_method(method: str, k: float) -> None:
 def padded(corpus: Corpus) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training sentences as ``<s> w_1 .. w_n </s>``: ids (T + 2S,), starts (S+1,),
     weights (T + 2S,) of each token's sentence. [[a, b]] (N = 2) -> [4, 0, 1, 2]."""
-    n, s = len(corpus.vocabulary), corpus.n_sentences
+    n = len(corpus.vocabulary)
     lengths = corpus.lengths + 2
     starts = np.r_[0, np.cumsum(lengths)].astype(np.int64)
     ids = np.empty(starts[-1], np.int64)
@@ -228,7 +228,7 @@ def smooth(corpus: Corpus, kind: str, method: str = "kneser-ney", k: float = 1.0
     return Smoothed(kind, method, float(k), words, levels)
 
 
-def _find(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:  # (m,) -> (m,)
+def find_codes(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:  # (m,) -> (m,)
     """Indices of ``codes`` in ``sorted_codes``, -1 where absent."""
     if not len(sorted_codes):
         return np.full(len(codes), -1)
@@ -238,8 +238,8 @@ def _find(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:  # (m,) ->
 
 def combine(model: Smoothed, level: Level, ctx: np.ndarray, word: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """P_k(word | ctx) (m,) at ``level`` from P_{k-1} (``lower``, (m,)); ctx codes (m,)."""
-    r = _find(level.contexts, ctx)
-    e = _find(level.codes, ctx * model.base + word)
+    r = find_codes(level.contexts, ctx)
+    e = find_codes(level.codes, ctx * model.base + word)
     seen = r >= 0
     c = np.where(e >= 0, level.counts[np.maximum(e, 0)], 0.0)
     tot = np.where(seen, level.totals[np.maximum(r, 0)], 1.0)
@@ -273,70 +273,3 @@ def context_codes(model: Smoothed, history: np.ndarray, j: int) -> tuple[np.ndar
     for col in range(width - j, width):
         ctx = ctx * model.base + np.maximum(history[:, col], 0)
     return ctx, use
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """The terms of one smoothed probability, for ``lmtoy explain``.
-
-    formula : the rule with symbols, e.g. "(c(h,w) + k) / (c(h) + k*P)"
-    terms : each symbol's value, e.g. {"c(h,w)": 0.5, "c(h)": 1.0, "k": 1.0, "P": 9}
-    value : the probability; count : c(h,w); row_total : c(h) (0 for an unseen context)
-    context : the context the level used (after <unk> and truncation); lower : the
-        breakdown of P_lower, the level below (None at level 0, the uniform 1/P)
-    """
-
-    formula: str
-    terms: dict
-    value: float
-    count: float
-    row_total: float
-    context: tuple[str, ...] = ()
-    lower: "Breakdown | None" = None
-
-
-def breakdown(model: Smoothed, context: tuple[str, ...], word: str) -> Breakdown:
-    """How P(word | context) is made. ``context`` is the words before ``word`` (oldest
-    first; "<s>" for a sentence start), cut to the last n - 1; unseen words are <unk>.
-    Example: show_me add-1, ("my",), "photos" -> "(c(h,w) + k) / (c(h) + k*P)",
-    {c(h,w): 0.5, c(h): 1, k: 1, P: 9}, value 0.15."""
-    ids = [model.id(w) for w in context][-(model.order - 1) :] if model.order > 1 else []
-    if model.bos in ids:  # nothing comes before <s>
-        ids = ids[len(ids) - 1 - ids[::-1].index(model.bos) :]
-    return _breakdown(model, tuple(ids), model.id(word))
-
-
-def _breakdown(model: Smoothed, ids: tuple[int, ...], word: int) -> Breakdown:
-    level = model.levels[len(ids)]
-    p_outcomes = model.outcomes
-    if len(ids) == 0 and model.method == "add-k":
-        lower = _uniform(model)
-        return Breakdown("1/P (add-k's lowest order is uniform)", {"P": p_outcomes}, lower.value, 0.0, 0.0, (), lower)
-    lower = _breakdown(model, ids[1:], word) if ids else _uniform(model)
-    ctx = 0
-    for i in ids:
-        ctx = ctx * model.base + i
-    r = _find(level.contexts, np.array([ctx]))[0]
-    e = _find(level.codes, np.array([ctx * model.base + word]))[0]
-    c = float(level.counts[e]) if e >= 0 else 0.0
-    names = tuple(model.words[i] for i in ids)
-    if r < 0:
-        return Breakdown("P_lower (context never seen: the next-lower order)", {"P_lower": lower.value},
-                         lower.value, 0.0, 0.0, names, lower)
-    tot, t, held = float(level.totals[r]), float(level.types[r]), float(level.held[r])
-    value = float(combine(model, level, np.array([ctx]), np.array([word]), np.array([lower.value]))[0])
-    counted = "a(h,w)" if model.method == "kneser-ney" else "c(h,w)"
-    total = "a(h)" if model.method == "kneser-ney" else "c(h)"
-    formula, terms = {
-        "none": ("c(h,w) / c(h)", {}),
-        "add-k": ("(c(h,w) + k) / (c(h) + k*P)", {"k": model.k, "P": p_outcomes}),
-        "witten-bell": ("(c(h,w) + T(h)*P_lower) / (c(h) + T(h))", {"T(h)": t, "P_lower": lower.value}),
-        "kneser-ney": ("max(a(h,w) - D, 0) / a(h) + gamma(h)*P_lower, gamma(h) = sum_w min(a(h,w), D) / a(h)",
-                       {"D": level.discount, "gamma(h)": held / tot, "P_lower": lower.value}),
-    }[model.method]
-    return Breakdown(formula, {counted: c, total: tot, **terms}, value, c, tot, names, lower)
-
-
-def _uniform(model: Smoothed) -> Breakdown:
-    return Breakdown("1/P (uniform over the N words, </s> and <unk>)", {"P": model.outcomes},
-                     1.0 / model.outcomes, 0.0, 0.0)

@@ -32,7 +32,8 @@ nltk_lm = pytest.importorskip("nltk.lm")
 from nltk.util import everygrams  # noqa: E402
 
 from lmtoy.corpus import parse_corpus  # noqa: E402
-from lmtoy.smoothing import breakdown, probabilities, smooth  # noqa: E402
+from lmtoy.breakdown import breakdown  # noqa: E402
+from lmtoy.smoothing import probabilities, smooth  # noqa: E402
 
 TINY = "a b a c.\nb a b.\nc a.\na b c a b.\n"
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from lmtoy.corpus import BUNDLED, parse_corpus, read_corpus
 from lmtoy.errors import UsageError
-from lmtoy.smoothing import METHODS, ORDERS, breakdown, padded, probabilities, smooth
+from lmtoy.breakdown import breakdown
+from lmtoy.smoothing import METHODS, ORDERS, padded, probabilities, smooth
 
 WORDS = ["a", "b", "c", "d"]
 sentences = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=7), min_size=1, max_size=6)
