@@ -112,7 +112,7 @@ def test_pause_waits_before_the_output_of_a_step_taller_than_the_terminal(monkey
 def test_tour_html_is_one_well_formed_page_with_every_section_and_figure(run, tmp_path, monkeypatch):
     from test_render_handout import parse
 
-    from lmtoy.cli.tour import SECTION_FIGURES
+    from lmtoy.cli.tour_steps import SECTION_FIGURES
 
     monkeypatch.chdir(tmp_path)
     result = run("tour", "--html", "handout.html")
