@@ -168,25 +168,26 @@ def _architecture_table(block: str | None):
 
 
 def _architecture_svg(block: str | None) -> str:
-    row, w, top = 64, 300, MARGIN + 60
+    row, w, top, gap = 64, 330, MARGIN + 60, 200  # gap: from the encoder's boxes to the decoder's, room for "here"
     y_of = lambda r: top + (11 - r) * row
-    svg = Svg(2 * MARGIN + 3 * w + 40, top + 12 * row + 60, "Transformer architecture")
+    svg = Svg(2 * MARGIN + 60 + 2 * w + gap + 140, top + 12 * row + 60, "Transformer architecture")
     title = "The transformer (Vaswani et al. 2017, Figure 1)" + (f": {block}" if block else "")
     svg.text(MARGIN, MARGIN + 18, title, size=20, weight="bold")
-    for side, (column, x) in enumerate(((ENCODER, MARGIN + 60), (DECODER, MARGIN + w + 180))):
+    for side, (column, x) in enumerate(((ENCODER, MARGIN + 60), (DECODER, MARGIN + 60 + w + gap))):
         last = max(r for r, _, _ in column if r >= 3 and r <= 8)
         svg.rect(x - 16, y_of(last) - 12, w + 32, y_of(3) - y_of(last) + 44 + 24, stroke=MUTED, fill="#f7f7f7", rx=12)
-        svg.text(x - 24 if side == 0 else x + w + 24, y_of(last) + 28, "N×", size=20,
+        # the decoder's N× sits between its top two rows, clear of a highlighted block's "here" arrow
+        svg.text(x - 24 if side == 0 else x + w + 24, y_of(last) + (28 if side == 0 else 61), "N×", size=20,
                  anchor="end" if side == 0 else "start", weight="bold")
         boxes = {r: Box(x, y_of(r), w, 44) for r, _, _ in column}
         for (r, b, label), (r2, _, _) in zip(column, column[1:]):
             svg.arrow(x + w / 2, boxes[r].y, x + w / 2, boxes[r2].y + 44 + 2)
         for r, b, label in column:
             _block(svg, boxes[r], b, label, block)
-    enc_top, dec = Box(MARGIN + 60, y_of(6), w, 44), Box(MARGIN + w + 180, y_of(5), w, 44)
-    svg.path(f"M {enc_top.cx} {enc_top.y} L {enc_top.cx} {enc_top.y - 40} L {dec.x - 60} {enc_top.y - 40} "
-             f"L {dec.x - 60} {dec.cy} L {dec.x - 2} {dec.cy}", arrow=True)
-    svg.text(dec.x - 66, enc_top.y - 48, "encoder output: K, V", size=14, anchor="end", fill=MUTED)
+    enc_top, dec = Box(MARGIN + 60, y_of(6), w, 44), Box(MARGIN + 60 + w + gap, y_of(5), w, 44)
+    svg.path(f"M {enc_top.cx} {enc_top.y} L {enc_top.cx} {enc_top.y - 40} L {dec.x - 40} {enc_top.y - 40} "
+             f"L {dec.x - 40} {dec.cy} L {dec.x - 2} {dec.cy}", arrow=True)
+    svg.text(dec.x - 46, enc_top.y - 48, "encoder output: K, V", size=14, anchor="end", fill=MUTED)
     return svg.to_string()
 
 
