@@ -1,5 +1,6 @@
 """The handout page: well-formed, self-contained, every section in the contents, colours kept."""
 
+import re
 from html.parser import HTMLParser
 
 from lmtoy.render.handout import HandoutStep, ansi_html, handout, inline_svg
@@ -82,3 +83,18 @@ def test_colours_become_inline_styles_and_text_is_escaped():
 def test_an_svg_loses_its_xml_declaration_and_doctype():
     svg = '<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x">\n<svg></svg>\n'
     assert inline_svg(svg) == "<svg></svg>"
+
+
+def test_two_figures_keep_their_own_arrowheads_and_messages_are_shown():
+    """Every figure defines marker ids such as arrow0: on one page, url(#arrow0) would reach
+    the first figure's marker, so each figure's ids get the section's prefix."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg"><defs><marker id="arrow0"/></defs>'
+           '<line marker-end="url(#arrow0)"/></svg>')
+    page = handout([HandoutStep("2. One", "c", "lmtoy a", "x", svg, "a", notes="done: 300 steps"),
+                    HandoutStep("3. Two", "c", "lmtoy b", "y", svg, "b")])
+    parse(page)
+    ids = re.findall(r'<marker id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)) == 2
+    for mid in ids:
+        assert f"url(#{mid})" in page
+    assert '<pre class="notes">done: 300 steps</pre>' in page

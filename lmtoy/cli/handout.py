@@ -9,6 +9,7 @@ terminal 80 columns wide would get; the section's figure is drawn by
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,9 +44,9 @@ def write_handout(steps, path: Path) -> None:
         if step.section.split(".")[0] != section:
             section = step.section.split(".")[0]
             note(f"handout: section {section}")
-        output = _captured(step.command)
+        output, notes = _captured(step.command)
         figure = _figure(step.figure) if step.figure else ""
-        shown.append(HandoutStep(step.section, step.caption, step.command, output, figure, step.figure))
+        shown.append(HandoutStep(step.section, step.caption, step.command, output, figure, step.figure, notes))
     write_atomic(path, handout(shown).encode("utf-8"))
     figures = sum(1 for s in shown if s.figure)
     note(f"wrote {path.name}: {len(shown)} steps, {figures} figures (open it in a browser, or print it)")
@@ -61,11 +62,21 @@ def _figure(arguments: str) -> str:
         return svg.read_text(encoding="utf-8")
 
 
-def _captured(command: str) -> str:
+def _captured(command: str) -> tuple[str, str]:
+    """What a command prints on stdout (with a terminal's colours) and on stderr (plain: no
+    progress bar, the lines a pipe gets)."""
+    import io
+
     from lmtoy.cli.tour import _captured as captured
 
-    with _terminal_80():
-        return captured(command)
+    errors, real = io.StringIO(), sys.stderr
+    sys.stderr = errors
+    try:
+        with _terminal_80():
+            out = captured(command)
+    finally:
+        sys.stderr = real
+    return out, errors.getvalue()
 
 
 @contextmanager

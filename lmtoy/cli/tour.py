@@ -81,7 +81,7 @@ def tour(
             show(steps)
         finally:
             os.chdir(here)
-    if any(model in s.command for s in steps for model in MODELS):
+    if html is None and any(model in s.command for s in steps for model in MODELS):
         note("the model was trained in a scratch folder, now removed; 'lmtoy tour --keep DIR' keeps it")
 
 

@@ -22,6 +22,7 @@ nav ol { columns: 2; } p.caption { margin: 1rem 0 0.3rem; }
 pre { font-family: DejaVu Sans Mono, Menlo, Consolas, monospace; font-size: 0.8rem; line-height: 1.25;
       background: #fafafa; border: 1px solid #e2e2e2; padding: 0.6rem; overflow-x: auto; white-space: pre; }
 pre.command { background: #f0f4fa; color: #123e7a; border-color: #c9d6ea; }
+pre.notes { background: #ffffff; color: #555555; border-style: dashed; }
 figure { margin: 0.8rem 0; } figure svg { max-width: 100%; height: auto; }
 @media print { pre { white-space: pre-wrap; } h2 { break-before: auto; } section.step { break-inside: avoid; } }
 """
@@ -36,6 +37,7 @@ class HandoutStep:
     output : what the command printed, with its ANSI colour codes
     figure : the step's figure as an SVG document, or ""
     figure_name : the ``lmtoy figure`` arguments that drew it, or ""
+    notes : what the command said on stderr (progress, "done: ..."), plain text
     """
 
     section: str
@@ -44,6 +46,7 @@ class HandoutStep:
     output: str
     figure: str = ""
     figure_name: str = ""
+    notes: str = ""
 
 
 def handout(steps: list[HandoutStep], title: str = "Transformers from Scratch, run: the lmtoy tour") -> str:
@@ -59,8 +62,8 @@ def handout(steps: list[HandoutStep], title: str = "Transformers from Scratch, r
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1>\n"
-        "<p>Each step: what it shows, the command (type it yourself: <code>pip install lmtoy</code> "
-        "gives the same output), the output and the figure.</p>\n"
+        "<p>Each step: what it shows, the command (type it yourself once lmtoy is installed, as its README "
+        "says: the output is the same), what the command printed, its messages, and the section's figure.</p>\n"
         f'<nav>\n<h2 id="contents">Contents</h2>\n<ol>\n{toc}\n</ol>\n</nav>\n'
         f"{body}\n</body>\n</html>\n"
     )
@@ -77,10 +80,12 @@ def _step(step: HandoutStep) -> str:
         f'<p class="caption">{html.escape(step.caption)}</p>',
         f'<pre class="command">{html.escape(step.command)}</pre>',
         f'<pre class="output">{ansi_html(step.output)}</pre>' if step.output.strip() else "",
+        f'<pre class="notes">{html.escape(step.notes.rstrip())}</pre>' if step.notes.strip() else "",
     ]
     if step.figure:
         label = html.escape(f"lmtoy figure {step.figure_name}")
-        parts.append(f'<figure>\n{inline_svg(step.figure)}\n<figcaption><code>{label}</code></figcaption>\n</figure>')
+        svg = inline_svg(step.figure, f"f{_slug(step.section)}-")
+        parts.append(f'<figure>\n{svg}\n<figcaption><code>{label}</code></figcaption>\n</figure>')
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
 
@@ -97,10 +102,17 @@ def ansi_html(text: str) -> str:
     return console.export_html(inline_styles=True, code_format="{code}").rstrip("\n")
 
 
-def inline_svg(svg: str) -> str:
-    """An SVG document ready to sit inside HTML: without its XML declaration and doctype."""
+def inline_svg(svg: str, prefix: str = "") -> str:
+    """An SVG document ready to sit inside HTML: without its XML declaration and doctype, and
+    its ids (arrowhead markers, ...) given ``prefix``, since one page holds many figures and
+    ``url(#arrow0)`` would otherwise reach the first figure's marker."""
     svg = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", svg)
-    return re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", svg).strip()
+    svg = re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", svg).strip()
+    if prefix:
+        svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', svg)
+        svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", svg)
+        svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', svg)
+    return svg
 
 
 def _slug(name: str) -> str:
