@@ -211,7 +211,8 @@ def score_transformer(saved, held_out: Corpus, name: str) -> Score:
     if unknown:
         shown = ", ".join(repr(w) for w in unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
         raise VocabularyError(f"{name}: {len(unknown)} held-out word{'s' * (len(unknown) != 1)} not in the "
-                              f"transformer's vocabulary ({shown}): it has no <unk>; train it on this corpus")
+                              f"transformer's vocabulary ({shown}): it has no <unk>, so it cannot score them; "
+                              f"leave it out of --model, or score text within its vocabulary")
     end = len(saved.vocabulary) - 1
     mapping = np.array([index[w] for w in held_out.vocabulary.words], np.int64)
     out = []

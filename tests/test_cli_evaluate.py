@@ -109,3 +109,24 @@ def test_transformer_on_another_vocabulary(run, tmp_path):
              "--format", "json")
     assert ok.exit_code == 0, ok.stderr
     assert json.loads(ok.stdout)["models"][f"transformer:{path}"]["oov"] == 0
+
+
+@pytest.mark.parametrize("args, stdin, option, message", [
+    (["perplexity", "show_me", "--held-out", "nofile.txt"], None, "--held-out", "'nofile.txt' does not exist"),
+    (["perplexity", "-", "--held-out", "-"], "a b.", "--held-out", "standard input can be read only once"),
+    (["perplexity", "show_me", "--held-out", "show_me", "--k", "2"], None, "--k", "applies to --smoothing add-k"),
+    (["score", "show_me", "show me", "--k", "2"], None, "--k", "applies to --smoothing add-k"),
+    (["explain", "first-order", "show_me", "--words", "my photos", "--k", "2"], None, "--k", "add-k"),
+])
+def test_the_option_at_fault_is_named(run, args, stdin, option, message):
+    result = run(*args, input=stdin)
+    assert result.exit_code == 2 and option in result.stderr and message in result.stderr
+
+
+def test_a_transformer_missing_held_out_words_says_so(run, tmp_path):
+    model = tmp_path / "m.npz"
+    assert run("transformer", "train", "show_me", "--out", model, "--steps", "5").exit_code == 0
+    held = tmp_path / "held.txt"
+    held.write_text("show me my videos please\n")
+    result = run("perplexity", "show_me", "--held-out", held, "-m", f"transformer:{model}")
+    assert result.exit_code == 1 and "'videos'" in result.stderr and "leave it out of --model" in result.stderr

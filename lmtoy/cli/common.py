@@ -201,7 +201,7 @@ def corpus_from(data: bytes, name: str, join_lines: bool = False, keep_case: boo
     return _hinted(parse_corpus(data, name=name, join_lines=join_lines, keep_case=keep_case))
 
 
-def corpus_bytes(source: str | None) -> tuple[bytes, str]:
+def corpus_bytes(source: str | None, option: str = "CORPUS") -> tuple[bytes, str]:
     """The bytes a CORPUS argument names and a name for messages: a file, '-' (or piped
     stdin when omitted), or a bundled corpus. Any parser (pairs, labelled lines) reads them."""
     from lmtoy.errors import CorpusError
@@ -216,14 +216,14 @@ def corpus_bytes(source: str | None) -> tuple[bytes, str]:
 
             note("reading standard input (Ctrl-D to end)")
         return (sys.stdin.buffer.read() if sys.stdin is not None else b""), "<stdin>"
-    path = corpus_path(source)
+    path = corpus_path(source, option)
     try:
         return path.read_bytes(), str(path)
     except OSError as error:
         raise CorpusError(f"{path}: cannot read ({error.strerror})") from None
 
 
-def corpus_path(source: str) -> Path:
+def corpus_path(source: str, option: str = "CORPUS") -> Path:
     """The file a corpus name means: a path that exists, else a bundled corpus; a usage error
     naming close bundled names otherwise."""
     from lmtoy.corpus import BUNDLED, bundled
@@ -232,9 +232,9 @@ def corpus_path(source: str) -> Path:
     try:
         is_dir, exists = path.is_dir(), path.exists()
     except OSError as error:  # e.g. a name too long for the file system
-        bad_option(f"{quoted(source)}: {error.strerror}", "CORPUS")
+        bad_option(f"{quoted(source)}: {error.strerror}", option)
     if is_dir:
-        bad_option(f"{quoted(source)} is a directory, not a corpus file", "CORPUS")
+        bad_option(f"{quoted(source)} is a directory, not a corpus file", option)
     if exists:
         return path
     found = bundled(source) or bundled(source.replace("-", "_"))
@@ -244,7 +244,7 @@ def corpus_path(source: str) -> Path:
         names = sorted(p.stem for p in BUNDLED.glob("*.txt"))
         close = difflib.get_close_matches(source.replace("-", "_"), names, n=2, cutoff=0.6)
         hint = f"; did you mean the bundled {' or '.join(close)}?" if close else " (nor is it a bundled corpus)"
-        bad_option(f"{quoted(source)} does not exist{hint}", "CORPUS")
+        bad_option(f"{quoted(source)} does not exist{hint}", option)
     return found
 
 

@@ -38,9 +38,12 @@ MODEL_HELP = ("A model to score with (repeatable): first-order, second-order, sk
               "transformer:FILE.npz. Default: the four counted models.")
 
 
-def check_k(k: float) -> None:
+def check_k(k: float, method: str | None = None) -> None:
+    """--k: a finite number above 0, and (any value but the default 1) only with add-k."""
     if not (k > 0 and math.isfinite(k)):
         bad_option(f"{k:g} is not a finite number above 0", "--k")
+    if method is not None and method != "add-k" and k != 1.0:
+        bad_option(f"applies to --smoothing add-k, not {method}", "--k")
 
 
 def with_arpa(view, corpus, kind: str, fmt, smoothing, k: float):
@@ -50,7 +53,7 @@ def with_arpa(view, corpus, kind: str, fmt, smoothing, k: float):
         if smoothing is not None:
             bad_option("applies to --format arpa (the table shows the counted model, unsmoothed)", "--smoothing")
         return view
-    check_k(k)
+    check_k(k, (smoothing or Smoothing.kneser_ney).value)
     from lmtoy.arpa import write_arpa
     from lmtoy.smoothing import smooth
 
@@ -80,13 +83,16 @@ def perplexity(
     from lmtoy.evaluate import LADDER
     from lmtoy.render.evaluate import perplexity_view
 
-    check_k(k)
+    check_k(k, smoothing.value)
     if not (0 <= lam <= 1):
         bad_option(f"{lam:g} is not from 0 to 1", "--lambda")
     names = list(dict.fromkeys(models or LADDER))
     for name in names:
         if name not in LADDER and not name.startswith("transformer:"):
             bad_option(f"{quoted(name)} is not {', '.join(LADDER)} or transformer:FILE.npz", "--model")
+    if held_out == "-" and train in (None, "-"):
+        bad_option("standard input can be read only once: give the training corpus or the held-out text as a file",
+                   "--held-out")
     corpus = load_corpus(train, join_lines, keep_case)
     held, texts = _held_out(held_out, join_lines, keep_case)
     scores = [_score(name, corpus, held, smoothing.value, k, lam, window) for name in names]
@@ -109,7 +115,7 @@ def _held_out(source: str, join_lines: bool, keep_case: bool):
     from lmtoy.errors import CorpusError
     from lmtoy.evaluate import check_held_out
 
-    data, name = corpus_bytes(source)
+    data, name = corpus_bytes(source, "--held-out")
     try:
         held = corpus_from(data, name, join_lines, keep_case)
     except CorpusError as error:
@@ -152,7 +158,7 @@ def score(
     from lmtoy.render.evaluate import score_view
     from lmtoy.smoothing import smooth
 
-    check_k(k)
+    check_k(k, smoothing.value)
     words = tokenize(text, keep_case)
     if not words:
         bad_option(f"{quoted(text)} has no words", "TEXT")

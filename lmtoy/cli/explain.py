@@ -74,6 +74,8 @@ def explain(
     context, nxt = tokens[:-1], tokens[-1]
     if smoothing is not None:
         return emit(_smoothed(c, kind, smoothing.value, k, context, nxt), fmt)
+    if k != 1.0:
+        bad_option("applies to --smoothing add-k", "--k")
     emit(explain_view(_counted(c, kind, context, nxt, auto_mask, min_gain, window), c.vocabulary.words), fmt)
 
 
@@ -113,7 +115,7 @@ def _smoothed(c, kind: str, method: str, k: float, context, nxt):
     from lmtoy.explain import smoothed
     from lmtoy.render.explain import explain_view
 
-    check_k(k)
+    check_k(k, method)
     if nxt == "<s>":
         bad_option("<s> is a context only, never predicted: end with a word or </s>", "--words")
     for word in dict.fromkeys(w for w in [*context, nxt] if w not in c.vocabulary and w not in BOUNDARIES):
