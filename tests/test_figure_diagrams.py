@@ -161,3 +161,18 @@ def test_a_chain_too_big_to_draw_says_which_table_to_use():
     result = CliRunner().invoke(app, ["figure", "markov_chain", "--corpus", "commands"])
     assert result.exit_code == 2, result.output
     assert "transition_matrix" in result.output
+
+
+def test_feature_voting_on_a_corpus_with_many_next_words_draws_the_leading_ones(tmp_path):
+    """A panel draws the 4 next words with the largest totals and says how many it left out,
+    so a teacher's own corpus stays readable."""
+    import xml.etree.ElementTree as ET
+
+    from lmtoy.corpus import parse_corpus
+    from lmtoy.render.figures import Options, figure
+
+    corpus = parse_corpus("".join(f"we saw the {w}.\n" for w in "cat dog owl fox elk bee ant".split()))
+    svg = figure("feature_voting").build(Options(corpus=corpus)).svg
+    texts = [t.text or "".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert any("3 other next words" in t and "not drawn" in t for t in texts)
+    assert sum(t.startswith("total ") for t in texts) == 4 * 2  # two prompts, four next words each

@@ -143,12 +143,34 @@ def _drawn(parts):
     return Drawn(parts)
 
 
+MAX_NEXT, MAX_FEATURES = 4, 16  # what one voting panel draws: the leading next words, the heaviest features
+
+
+def _drawable(feats, nexts, values, totals):
+    """One panel's part to draw: the MAX_NEXT next words with the largest totals (in their
+    order) and the MAX_FEATURES features voting most for them; and a note of the rest."""
+    keep = np.sort(np.argsort(-totals, kind="stable")[:MAX_NEXT])
+    values, shown_totals = values[:, keep], totals[keep]
+    rows = np.sort(np.argsort(-values.sum(axis=1), kind="stable")[:MAX_FEATURES])
+    hidden = [f"{len(nexts) - len(keep)} other next words (totals {fmt(totals.sum() - shown_totals.sum())} in all)"
+              if len(keep) < len(nexts) else "",
+              f"{len(feats) - len(rows)} features voting less" if len(rows) < len(feats) else ""]
+    return ([feats[i] for i in rows], [nexts[j] for j in keep], values[rows], shown_totals,
+            " and ".join(h for h in hidden if h))
+
+
 def _voting_svg(votes) -> str:
     panels, x, height = [], MARGIN, 0
-    for prompt, feats, nexts, values, totals in votes:
+    left_out = []
+    for prompt, *voted in votes:
+        feats, nexts, values, totals, hidden = _drawable(*voted)
+        if hidden:
+            left_out.append(f"'{' '.join(prompt)}': {hidden} not drawn")
         left = {("f", i): 0 for i in range(len(feats))}
-        boxes = layered(left, {("f", i): f for i, f in enumerate(feats)}, row=46, top=MARGIN + 50, left=x, size=16)
-        fh = max(b.y + b.h for b in boxes.values()) - (MARGIN + 50)
+        ports = int((values != 0).sum(axis=1).max(initial=1))  # the most arrows leaving one feature
+        boxes = layered(left, {("f", i): f for i, f in enumerate(feats)}, row=46 + 14 * max(0, ports - 2),
+                        top=MARGIN + 50, left=x, size=16)
+        fh = max(max(b.y + b.h for b in boxes.values()) - (MARGIN + 50), 56 * len(nexts))
         right = max(b.x + b.w for b in boxes.values()) + 210
         w = max(text_width(n, 18) + 24 for n in nexts)
         for j, n in enumerate(nexts):  # next words spread over the features' height
@@ -156,13 +178,14 @@ def _voting_svg(votes) -> str:
         width = max(right + w + 110 - x, text_width(" ".join(prompt), 16) + 20)
         panels.append((prompt, feats, nexts, values, totals, boxes, x))
         x, height = x + width + 40, max(height, fh)
-    svg = Svg(x - 40 + MARGIN, MARGIN + 50 + height + 70, title="Feature voting")
+    svg = Svg(x - 40 + MARGIN, MARGIN + 50 + height + 70 + 24 * len(left_out), title="Feature voting")
     for prompt, feats, nexts, values, totals, boxes, x0 in panels:
         svg.text(x0, MARGIN + 16, "Prompt:", size=16, weight="bold")
         svg.text(x0, MARGIN + 38, " ".join(prompt), size=16, italic=True)
-        for i, j in zip(*np.nonzero(values)):  # one port per next word, its weight printed at the start
+        for i, j in zip(*np.nonzero(values)):  # one port per arrow, its weight printed at the start
             a, b, v = boxes[("f", i)], boxes[("n", j)], values[i, j]
-            y = a.y + a.h * (j + 1) / (len(nexts) + 1)
+            mine = np.flatnonzero(values[i])
+            y = a.cy + 15 * (np.searchsorted(mine, j) - (len(mine) - 1) / 2)
             svg.text(a.x + a.w + 6, y + 5, fmt(v), size=14, fill=INK)
             svg.line(a.x + a.w + 34, y, b.x - 2, b.cy, stroke=INK if v == 1 else MUTED,
                      stroke_width=1 + 5 * v, arrow=True, stroke_opacity=0.85)
@@ -172,8 +195,9 @@ def _voting_svg(votes) -> str:
         for j, box in ((k[1], b) for k, b in boxes.items() if k[0] == "n"):
             best = totals[j] == totals.max()
             svg.text(box.x + box.w + 12, box.cy + 7, f"total {fmt(totals[j])}", size=20, weight="bold" if best else None)
-    note(svg, MARGIN, svg.height - MARGIN - 8, ["each feature (earlier word, most recent word) votes with its row; "
-                                                "arrow thickness is the weight; the highest total wins"])
+    note(svg, MARGIN, svg.height - MARGIN - 8 - 24 * len(left_out),
+         ["each feature (earlier word, most recent word) votes with its row; arrow thickness is the weight; "
+          "the highest total wins", *left_out])
     return svg.to_string()
 
 
