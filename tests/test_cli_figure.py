@@ -193,3 +193,8 @@ def test_the_commands_write_light_figures(run, tmp_path, args):
     assert run(*args, "--svg", path).exit_code == 0
     found, text = texts(path), path.read_text()
     assert found and 'fill="#ffffff"' in text and "@import" not in text and "https:" not in text
+
+
+def test_a_missing_model_is_a_usage_error(run, tmp_path):
+    result = run("figure", "matrix_shapes", "--model", tmp_path / "nofile.npz")
+    assert result.exit_code == 2 and "no such model file" in result.stderr and "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ import typer
 
 from lmtoy.cli.completion import complete_corpus, complete_model
 
-from lmtoy.cli.common import Scale, ScaleOpt, Svg, bad_option, handle_errors, load_corpus
+from lmtoy.cli.common import Scale, ScaleOpt, Svg, bad_option, handle_errors, load_corpus, quoted
 
 app = typer.Typer()  # its command is registered in lmtoy.cli.root.COMMANDS
 
@@ -45,6 +45,9 @@ def figure(
     for option, value in (("corpus", corpus), ("model", model), ("highlight", highlight)):
         if value is not None and option not in chosen.accepts:
             bad_option(f"figure {name} does not take --{option}", f"--{option}")
+    if model is not None and not model.is_file():
+        bad_option(f"{quoted(str(model))}: no such model file (train one: lmtoy transformer train CORPUS --out "
+                   f"{quoted(str(model))})", "--model")
     options = Options(load_corpus(corpus) if corpus is not None else None, model, highlight, scale.value)
     drawn = chosen.build(options)
     if svg is not None:

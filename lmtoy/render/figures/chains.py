@@ -8,6 +8,8 @@ thickness grows with it. Shapes: N words, F active features, K informative featu
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 from rich.text import Text
 from rich.tree import Tree
@@ -63,7 +65,8 @@ def _chain(options: Options, order: int, default: str, title: str) -> FigureResu
     layers = first_layers(corpus, order)
     if len(layers) > MAX_STATES:
         raise UsageError(f"{corpus.name} has {len(layers)} states, more than a graph can show ({MAX_STATES}); "
-                         f"draw it as a table: lmtoy figure transition_matrix{'_second_order' * (order == 2)}")
+                         f"draw it as a table: lmtoy figure transition_matrix{'_second_order' * (order == 2)}"
+                         + ("" if options.corpus is None else f" --corpus {shlex.quote(corpus.name)}"))
     return FigureResult(_chain_tree(edges, title), _chain_svg(layers, edges, title))
 
 
