@@ -106,3 +106,11 @@ def test_errors(run, args, code, message):
 def test_a_prompt_with_no_seen_feature_votes_zero(run):
     result = run("explain", "vote", "program_log", "-w", "please check down")
     assert result.exit_code == 0 and "no active feature" in result.stdout and "value: 0" in result.stdout
+
+
+def test_a_long_event_list_shows_the_matching_events_first(run):
+    """commands: 'the' has 385 events, 9 followed by photos: all 9 are listed, then others."""
+    out = run("explain", "first-order", "commands", "--words", "the photos").stdout
+    listed = [line for line in out.splitlines() if "-> " in line and "sentence" in line]
+    assert sum("-> photos" in line for line in listed) == 9 and listed[0].lstrip().startswith("*")
+    assert "373 more, none of them followed by photos" in out

@@ -78,12 +78,18 @@ def _event_lines(ex: Explanation, words) -> list[str]:
     ev = ex.events
     n = len(ev.weight)
     lines = [f"{n} event{'s' * (n != 1)} where the context was active (their weights sum to c(h) = {_num(ex.row_total)}):"]
-    for i in range(min(n, EVENTS_SHOWN)):
-        nxt = words[ev.next[i]] if words else str(ev.next[i])
+    name = (lambda i: words[ev.next[i]]) if words else (lambda i: str(ev.next[i]))
+    order = list(range(n))
+    if n > EVENTS_SHOWN:  # some must go: the events followed by NEXT first, each group in corpus order
+        order.sort(key=lambda i: name(i) != ex.next)
+    for i in order[:EVENTS_SHOWN]:
+        nxt = name(i)
         mark = "*" if nxt == ex.next else " "
         lines += _wrap(f" {mark} sentence {ev.sentence[i] + 1}, word {ev.position[i] + 1} -> {nxt}, weight {_num(ev.weight[i])}")
     if n > EVENTS_SHOWN:
-        lines.append(f"   ... {n - EVENTS_SHOWN} more (--format json lists them all)")
+        hidden = sum(name(i) == ex.next for i in order[EVENTS_SHOWN:])
+        lines.append(f"   ... {n - EVENTS_SHOWN} more, {hidden or 'none'} of them followed by {ex.next} "
+                     "(--format json lists them all)")
     lines += _wrap(f"   * the events followed by {ex.next}: c(h,w) = {_num(ex.count)}")
     return lines
 
