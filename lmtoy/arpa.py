@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lmtoy.errors import UsageError
+from lmtoy.errors import TooLargeError, UsageError
 from lmtoy.smoothing import Level, Smoothed, probabilities
 
 NO_PROB = -99.0
@@ -72,6 +72,9 @@ def _find_rows(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
 
 
+MAX_FILL_INS, FILL_IN_RATIO = 2_000_000, 10  # add-k's extra trigrams an ARPA file may list past 10x the seen ones
+
+
 def _fill_ins(model: Smoothed) -> np.ndarray:  # -> (F,) trigram codes
     """add-k at order 3: the unseen (a, b, w) whose bigram (b, w) is listed, per context (a, b)."""
     top, mid = model.levels[2], model.levels[1]
@@ -80,6 +83,10 @@ def _fill_ins(model: Smoothed) -> np.ndarray:  # -> (F,) trigram codes
     lo = np.searchsorted(mid.codes, mid.contexts[rows] * model.base)
     hi = np.searchsorted(mid.codes, (mid.contexts[rows] + 1) * model.base)
     size = hi - lo
+    if size.sum() > MAX_FILL_INS and size.sum() > FILL_IN_RATIO * len(top.codes):
+        raise TooLargeError(f"add-k at order 3 would list {int(size.sum()):,} unseen trigrams to stay exact as a "
+                            f"backoff file (the corpus has {len(top.codes):,}): use --smoothing witten-bell or "
+                            "kneser-ney for a second-order ARPA file of this corpus")
     at = np.repeat(lo - np.r_[0, np.cumsum(size)[:-1]], size) + np.arange(size.sum())
     codes = np.repeat(top.contexts, size) * model.base + mid.codes[at] % model.base
     return np.setdiff1d(codes, top.codes)

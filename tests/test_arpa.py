@@ -92,3 +92,18 @@ def test_backoff_reading_equals_the_model(train_sents, held_sents, method, kind,
 def test_none_has_no_arpa_form():
     with pytest.raises(UsageError, match="--smoothing none has no ARPA form"):
         write_arpa(smooth(read_corpus(BUNDLED / "show_me.txt"), "first-order", "none"))
+
+
+def test_add_k_second_order_refuses_a_file_of_mostly_fill_ins(monkeypatch):
+    """add-k at order 3 lists, per context (a, b), the unseen (a, b, w) of every seen (b, w):
+    exact, but near a dense table on a real corpus, so past a limit it is refused in one line."""
+    from lmtoy import arpa
+    from lmtoy.corpus import read_corpus
+    from lmtoy.errors import TooLargeError
+
+    model = smooth(read_corpus(BUNDLED / "commands.txt"), "second-order", "add-k", 1.0)
+    arpa.write_arpa(model)  # under the limit: fine
+    monkeypatch.setattr(arpa, "MAX_FILL_INS", 10)
+    monkeypatch.setattr(arpa, "FILL_IN_RATIO", 1)
+    with pytest.raises(TooLargeError, match="use --smoothing witten-bell or kneser-ney"):
+        arpa.write_arpa(model)
