@@ -6,6 +6,7 @@ its column header (both right-aligned with text-anchor="end" at the column's edg
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -198,3 +199,17 @@ def test_the_commands_write_light_figures(run, tmp_path, args):
 def test_a_missing_model_is_a_usage_error(run, tmp_path):
     result = run("figure", "matrix_shapes", "--model", tmp_path / "nofile.npz")
     assert result.exit_code == 2 and "no such model file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_big_corpus_draws_the_most_frequent_rows_only(run, tmp_path):
+    """A figure of a 300-word vocabulary shows 64 rows (the most frequent), not one per word."""
+    from lmtoy.render.figures.parts import FIGURE_ROWS
+
+    corpus = tmp_path / "big.txt"
+    corpus.write_text("".join(f"w{i} w{(i * 7) % 300} w{(i * 13) % 300}.\n" for i in range(300)))
+    svg = tmp_path / "big.svg"
+    result = run("figure", "transition_matrix", "--corpus", corpus, "--svg", svg)
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) < FIGURE_ROWS + 12
+    labels = {t for t in re.findall(r">(w\d+)<", svg.read_text())}
+    assert 0 < len(labels) <= FIGURE_ROWS + 24  # rows, and at most 24 columns

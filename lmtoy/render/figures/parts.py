@@ -107,6 +107,9 @@ def _last_legends(blocks: list[Block]) -> list[Block]:
     return [b for i, b in enumerate(blocks) if not isinstance(b, Legend) or last[key(b)] == i]
 
 
+FIGURE_ROWS = 64  # rows a figure's table shows (the most frequent): all 64 skip features of program_log
+
+
 class Drawn:
     """View parts as a rich renderable that fits the console it is printed on."""
 
@@ -117,10 +120,10 @@ class Drawn:
         if self.title:
             yield Text(self.title, style="bold underline")
         for p in self.parts:
-            yield heatmap(p, options.max_width, 0) if isinstance(p, Grid) else Text.from_markup(p) if isinstance(p, str) else p
+            yield heatmap(p, options.max_width, FIGURE_ROWS) if isinstance(p, Grid) else Text.from_markup(p) if isinstance(p, str) else p
 
 
 def result(parts: list, title: str = "", scale: str = "linear") -> FigureResult:
     """A figure made of view parts: drawn in the terminal as the commands draw them, and as SVG."""
     return FigureResult(Drawn(parts, title), parts_svg([Text(title, style="bold")] + parts if title else parts,
-                                                       title, 0, scale))
+                                                       title, FIGURE_ROWS, scale))
