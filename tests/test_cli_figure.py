@@ -213,3 +213,11 @@ def test_a_big_corpus_draws_the_most_frequent_rows_only(run, tmp_path):
     assert len(result.stdout.splitlines()) < FIGURE_ROWS + 12
     labels = {t for t in re.findall(r">(w\d+)<", svg.read_text())}
     assert 0 < len(labels) <= FIGURE_ROWS + 24  # rows, and at most 24 columns
+
+
+@pytest.mark.parametrize("name", ["markov_chain_2", "dot_product", "feature_voting"])
+def test_a_corpus_too_small_for_a_figure_is_a_data_error(run, tmp_path, name):
+    corpus = tmp_path / "one.txt"
+    corpus.write_text("a.\n")
+    result = run("figure", name, "--corpus", corpus)
+    assert result.exit_code == 1 and result.stderr.startswith("error:") and result.stderr.count("\n") == 1

@@ -15,7 +15,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lmtoy.corpus import Corpus
-from lmtoy.errors import UsageError
+from lmtoy.errors import CorpusError, UsageError
 from lmtoy.render.figures import FigureResult, Options, article_corpus, register
 from lmtoy.render.figures.graph import (MARGIN, NEGATIVE, POSITIVE, Box, edge, extent, layered, node,
                                         note)
@@ -63,6 +63,8 @@ def _chain(options: Options, order: int, default: str, title: str) -> FigureResu
     model = (first_order if order == 1 else second_order)(corpus)
     edges = chain_edges(model)
     layers = first_layers(corpus, order)
+    if not layers:
+        raise CorpusError(f"{corpus.name}: no sentence of {order + 1} words or more: the chain has no transition")
     if len(layers) > MAX_STATES:
         raise UsageError(f"{corpus.name} has {len(layers)} states, more than a graph can show ({MAX_STATES}); "
                          f"draw it as a table: lmtoy figure transition_matrix{'_second_order' * (order == 2)}"
@@ -109,7 +111,7 @@ def _prompts(options: Options, corpus: Corpus) -> list[list[str]]:
         return [PROGRAM.split(), BATTERY.split()]
     out = [p for p in (corpus.sentence(s)[:-1] for s in range(min(2, corpus.n_sentences))) if len(p) >= 2]
     if not out:
-        raise UsageError(f"{corpus.name}: no sentence of three words or more to take a prompt from")
+        raise CorpusError(f"{corpus.name}: no sentence of three words or more to take a prompt from")
     return out
 
 

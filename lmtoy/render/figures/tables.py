@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lmtoy.corpus import Corpus
-from lmtoy.errors import UsageError
+from lmtoy.errors import CorpusError
 from lmtoy.render.figures import FigureResult, Options, article_corpus, register
 from lmtoy.render.figures.parts import result
 from lmtoy.render.matrix import Grid
@@ -32,7 +32,7 @@ def _prompts(options: Options, corpus: Corpus) -> list[list[str]]:
     out = [corpus.sentence(s)[:-1] for s in range(min(2, corpus.n_sentences))]
     out = [p for p in out if len(p) >= 2]
     if not out:
-        raise UsageError(f"{corpus.name}: no sentence of three words or more to take a prompt from")
+        raise CorpusError(f"{corpus.name}: no sentence of three words or more to take a prompt from")
     return out
 
 
@@ -175,7 +175,7 @@ def _masked_vote(corpus: Corpus, prompt: list[str]):
     corpus.vocabulary.require(prompt)
     v = attention.vote(ladder.get("skips"), corpus.vocabulary.encode(prompt))
     if not len(v.rows):
-        raise UsageError(f"the prompt '{' '.join(prompt)}' has no active feature in {corpus.name}")
+        raise CorpusError(f"the prompt '{' '.join(prompt)}' has no active feature in {corpus.name}")
     v = attention.masked(v, attention.auto_mask(v, ladder.get("informative")))
     return v, vote_view(corpus.vocabulary.words, prompt, v, True)
 
