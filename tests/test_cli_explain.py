@@ -114,3 +114,9 @@ def test_a_long_event_list_shows_the_matching_events_first(run):
     listed = [line for line in out.splitlines() if "-> " in line and "sentence" in line]
     assert sum("-> photos" in line for line in listed) == 9 and listed[0].lstrip().startswith("*")
     assert "373 more, none of them followed by photos" in out
+
+
+@pytest.mark.parametrize("words", ["</s> my", "my <s> show"])
+def test_boundaries_out_of_place_are_refused(run, words):
+    result = run("explain", "second-order", "show_me", "--words", words, "--smoothing", "witten-bell")
+    assert result.exit_code == 2 and "--words" in result.stderr

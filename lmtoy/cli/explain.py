@@ -116,6 +116,10 @@ def _smoothed(c, kind: str, method: str, k: float, context, nxt):
     from lmtoy.render.explain import explain_view
 
     check_k(k, method)
+    if "</s>" in context:
+        bad_option("</s> ends a sentence, so nothing follows it: it can only be the last word", "--words")
+    if "<s>" in context[1:]:
+        bad_option("<s> starts a sentence, so nothing comes before it: it can only be the first word", "--words")
     if nxt == "<s>":
         bad_option("<s> is a context only, never predicted: end with a word or </s>", "--words")
     for word in dict.fromkeys(w for w in [*context, nxt] if w not in c.vocabulary and w not in BOUNDARIES):
