@@ -24,6 +24,8 @@ def write_with(path: str | Path, write: Callable, replace: Callable | None = Non
     OSError becomes OutputFileError("PATH: cannot write WHAT (REASON)").
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a rename would put the file in place of a device or pipe
+        raise OutputFileError(f"{shorten(str(path))}: cannot write{f' {what}' if what else ''} (not a regular file)")
     temporary = temporary_for(path)  # same folder: the rename is atomic
     try:
         with open(temporary, "wb") as file:

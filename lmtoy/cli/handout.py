@@ -24,6 +24,8 @@ def checked_path(path: Path) -> Path:
     path = Path(path).absolute()
     if str(path).endswith(("/", "\\")) or path.is_dir():
         raise UsageError(f"--html: {quoted(path)} is a folder: give a file name, e.g. {quoted(path / 'tour.html')}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--html: {quoted(path)} is not a regular file (a device or pipe): give a file name")
     if not path.parent.is_dir():
         raise UsageError(f"--html: the folder {quoted(path.parent)} does not exist")
     try:
