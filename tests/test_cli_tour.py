@@ -35,8 +35,8 @@ def test_model_steps_train_first(run):
 
 
 def test_unknown_section(run):
-    result = run("tour", "--section", "12")
-    assert result.exit_code == 2 and "sections are 1 to 11" in result.stderr
+    result = run("tour", "--section", "13")
+    assert result.exit_code == 2 and "sections are 1 to 12" in result.stderr
 
 
 @pytest.mark.parametrize("width", [40, 80])

@@ -39,6 +39,7 @@ SECTION_FIGURES = {
     "10. The encoder and cross-attention": "architecture --highlight cross-attention",
     "11. Learned, not counted": "embedded_words --model model.npz",
     "11. Attention, learned": "architecture --highlight multihead",
+    "12. Byte pair encoding": "architecture --highlight embedding",
 }
 
 
@@ -141,6 +142,9 @@ STEPS = [
          "it: dV = A^T dY, dA = dY V^T, the softmax Jacobian, the 1/sqrt(d_k) scale, dQ, dK, then dW_q, dW_k, "
          "dW_v, each checked against finite differences.",
          "lmtoy transformer backward --model model.npz --prompt 'check the battery log'"),
+    Step("12. Byte pair encoding", "Start from bytes and merge the most frequent adjacent pair into a new token, "
+         "again and again: on show_me ' m' (id 256) goes first, twice in every sentence (weights 0.2 + 0.3 + 0.5, "
+         "twice: 2); a tie goes to the smaller left id.", "lmtoy bpe show show_me --vocab-size 259"),
 ]
 
 
