@@ -10,6 +10,7 @@ right-aligned with text-anchor="end", over a colour from a colour-blind-safe ram
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,12 +26,15 @@ GAP = 18  # px between blocks
 BOLD = 1.12  # bold text is this much wider
 
 
-class Block:
+class Block(ABC):
+    """A rectangle of the figure, ``width`` x ``height`` px, drawn with its top left at (x, y)."""
+
     width: float
     height: float
 
+    @abstractmethod
     def draw(self, canvas: Canvas, x: float, y: float) -> None:
-        raise NotImplementedError
+        """Draw the block on ``canvas`` at (x, y)."""
 
 
 @dataclass

@@ -13,6 +13,8 @@ columns stay aligned. Coordinates are pixels; y of a text is its baseline.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -53,7 +55,7 @@ def _name(key: str) -> str:
     return "xml:space" if key == "xml_space" else key.rstrip("_").replace("_", "-")
 
 
-class Canvas:
+class Canvas(ABC):
     """What can be drawn on: an ``Svg`` or a ``group`` inside it."""
 
     def __init__(self) -> None:
@@ -100,8 +102,9 @@ class Canvas:
         self.items.append(group)  # type: ignore[arg-type]  # rendered by to_string
         return group
 
+    @abstractmethod
     def _root(self) -> "Svg":
-        raise NotImplementedError
+        """The document this canvas draws into (it holds the shared arrowhead markers)."""
 
     def _arrowhead(self, colour: str) -> str:
         return self._root().marker(colour)
